@@ -443,3 +443,22 @@ def test_every_rule_returns_a_valid_cell(game, rule):
     assert s in game.user_strategies and a in game.assistant_actions
     if rule == "gtalign":
         assert (s, a) in game.pareto_frontier()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000,
+        '{"a": ' + "9" * 5000 + "}",
+    ],
+)
+def test_from_gtalign_pathological_json_raises_payoff_format_error(text):
+    with pytest.raises(PayoffFormatError):
+        PayoffMatrix.from_gtalign(text)
+
+
+def test_from_gtalign_huge_integer_is_not_finite():
+    d = json.loads(json.dumps(GTALIGN_JSON))
+    d["DQ_DA"]["user"] = 10**400
+    with pytest.raises(PayoffFormatError, match="finite number"):
+        PayoffMatrix.from_gtalign(d)

@@ -268,7 +268,7 @@ def test_null_is_rejected() -> None:
 
 
 def test_huge_integer_is_a_protocol_error() -> None:
-    with pytest.raises(ProtocolError, match="DQ_DA|finite"):
+    with pytest.raises(ProtocolError, match="finite number"):
         parse_payoff(with_value("DQ_DA", "user", "1" + "0" * 400))
     with pytest.raises(ProtocolError):
         parse_payoff(with_value("DQ_DA", "user", "9" * 5000))
@@ -291,6 +291,13 @@ def test_undecodable_or_wrong_shape(text: str) -> None:
         parse_payoff(text)
 
 
+def test_double_encoded_payoff_is_rejected() -> None:
+    with pytest.raises(ProtocolError, match="got str"):
+        parse_payoff(json.dumps(json.dumps(PAYOFF)))
+    with pytest.raises(ProtocolError, match="got str"):
+        parse_payoff(json.dumps("[" * 5_000))
+
+
 def test_deep_nesting_is_a_protocol_error() -> None:
     for text in ["[" * 10_000, "{" * 10_000, "-" * 19_000 + "1", "1+" * 9_000 + "1"]:
         with pytest.raises(ProtocolError):
@@ -299,11 +306,15 @@ def test_deep_nesting_is_a_protocol_error() -> None:
 
 def test_payoff_custom_labels() -> None:
     payoff = {f"{s}_{a}": {"LLM": 0.5, "user": -0.5} for s in "ABC" for a in ("X", "Y")}
-    m = parse_payoff(json.dumps(payoff), user_strategies="A B C".split(), assistant_actions=["X", "Y"])
+    m = parse_payoff(
+        json.dumps(payoff), user_strategies=["A", "B", "C"], assistant_actions=["X", "Y"]
+    )
     assert m.shape == (3, 2)
     assert m.user_strategies == ("A", "B", "C")
     with pytest.raises(ProtocolError, match="missing"):
-        parse_payoff(json.dumps(PAYOFF), user_strategies=["A", "B", "C"], assistant_actions=["X", "Y"])
+        parse_payoff(
+            json.dumps(PAYOFF), user_strategies=["A", "B", "C"], assistant_actions=["X", "Y"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -325,6 +336,9 @@ def test_invalid_labels_raise_protocol_error(strategies: list[str], actions: lis
         ("Frontier: DQ_DA, VQ_CQ.\nSelected: VQ/CQ", ("VQ", "CQ")),
         ("SELECTED = DQ_AQ because it is best.\nDQ_DA is also fine.", ("DQ", "AQ")),
         ("Final choice is DQ_DA.", ("DQ", "DA")),
+        ("VQ_CQ looks good.\nMy final choice: **DQ_DA**", ("DQ", "DA")),
+        ("The chosen cell = VQ_DA\nVQ_CQ is second.", ("VQ", "DA")),
+        ("The choice between DQ_DA and VQ_CQ is hard; VQ_AQ wins.", ("VQ", "AQ")),
         ("Choice: VQ_AQ\nOn reflection...\nChoice: DQ_CQ", ("DQ", "CQ")),
         ("Only VQ_AQ makes sense; VQ_AQ it is.", ("VQ", "AQ")),
         ("DQ_DA is dominated; VQ_CQ beats it; so VQ_AQ.", ("VQ", "AQ")),

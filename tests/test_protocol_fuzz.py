@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -109,17 +110,81 @@ NUMBERS = st.sampled_from(["1.5", "-2", "0", "1e999", "NaN", "true", '"x"', "nul
     st.sampled_from(["", "```json\n{}\n```", "{}", "x {} y"]),
     st.booleans(),
 )
-def test_parse_near_valid_payoffs(keys: list[str], nums: list[str], wrap: str, single: bool) -> None:
-    body = "{" + ", ".join(_cell_json(k, nums[2 * i], nums[2 * i + 1]) for i, k in enumerate(keys)) + "}"
+def test_parse_near_valid_payoffs(
+    keys: list[str], nums: list[str], wrap: str, single: bool
+) -> None:
+    body = (
+        "{"
+        + ", ".join(_cell_json(k, nums[2 * i], nums[2 * i + 1]) for i, k in enumerate(keys))
+        + "}"
+    )
     if single:
         body = body.replace('"', "'")
     payoff = wrap.replace("{}", body) if wrap else body
-    text = f"<thinking>t</thinking><payoff>{payoff}</payoff><analyze>a</analyze><response>r</response>"
+    text = (
+        f"<thinking>t</thinking><payoff>{payoff}</payoff><analyze>a</analyze><response>r</response>"
+    )
     _check(text)
-    try:
+    with contextlib.suppress(ProtocolError):
         parse_payoff(payoff)
-    except ProtocolError:
-        pass
+
+
+VALID = (
+    "<thinking>Vague question; clarify.</thinking>\n<payoff>"
+    + json.dumps({k: {"LLM": 1.5, "user": -0.5} for k in KEYS})
+    + "</payoff>\n<analyze>Frontier: VQ_CQ.\nChoice: VQ_CQ</analyze>\n"
+    "<response>Which version do you use?</response>"
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=len(VALID)),
+            st.integers(min_value=0, max_value=8),
+            st.sampled_from(FRAGMENTS) | st.text(max_size=3),
+        ),
+        max_size=4,
+    )
+)
+def test_parse_mutated_valid_reply(edits: list[tuple[int, int, str]]) -> None:
+    text = VALID
+    for pos, cut, insert in edits:
+        pos = min(pos, len(text))
+        text = text[:pos] + insert + text[pos + cut :]
+    _check(text)
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.lists(st.sampled_from(FRAGMENTS), max_size=5).map("".join),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from([*KEYS, "LLM", "user", "x"]), children, max_size=7)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.sampled_from(["json", "repr", "double"]))
+def test_parse_payoff_arbitrary_values(value: object, encoding: str) -> None:
+    if encoding == "json":
+        text = json.dumps(value)
+    elif encoding == "repr":
+        text = repr(value)
+    else:
+        text = json.dumps(json.dumps(value))
+    try:
+        m = parse_payoff(text)
+    except ProtocolError as exc:
+        assert str(exc)
+        return
+    assert isinstance(m, PayoffMatrix) and encoding != "double"
 
 
 def test_adversarial_inputs_finish() -> None:
@@ -128,8 +193,12 @@ def test_adversarial_inputs_finish() -> None:
     for text in [
         payoff_soup,
         ("<thinking>" * n)[:n],
-        "<thinking></thinking><payoff>" + "{" * 19_000 + "</payoff><analyze></analyze><response></response>",
-        "<thinking></thinking><payoff>" + "[" * 19_000 + "</payoff><analyze></analyze><response></response>",
+        "<thinking></thinking><payoff>"
+        + "{" * 19_000
+        + "</payoff><analyze></analyze><response></response>",
+        "<thinking></thinking><payoff>"
+        + "[" * 19_000
+        + "</payoff><analyze></analyze><response></response>",
         "<thinking></thinking><payoff>{}</payoff><analyze>"
         + "DQ " * 60_000
         + "</analyze><response></response>",
@@ -139,7 +208,7 @@ def test_adversarial_inputs_finish() -> None:
         _check(text)
     # A valid reply whose analysis and response are huge and hostile still parses.
     payoff = json.dumps({k: {"LLM": 1.0, "user": 1.0} for k in KEYS})
-    hostile = ("DQ" + " " * 50 + "_ " + "*" * 20 + "Choice" + "?" * 30 + "`" + "```") * 1000
+    hostile = ("DQ" + " " * 50 + "_ " + "*" * 20 + "Choice" + "?" * 30 + "`" + "```") * 800
     text = (
         f"<thinking>x</thinking><payoff>{payoff}</payoff>"
         f"<analyze>{hostile}</analyze><response>{hostile}</response>"
@@ -222,7 +291,9 @@ def test_render_parse_round_trip(
 
 
 @settings(max_examples=200, deadline=None)
-@given(games(default_labels=False), st.data(), st.none() | SAFE_TEXT, st.none() | SAFE_TEXT, SAFE_TEXT)
+@given(
+    games(default_labels=False), st.data(), st.none() | SAFE_TEXT, st.none() | SAFE_TEXT, SAFE_TEXT
+)
 def test_render_parse_round_trip_custom_labels(
     m: PayoffMatrix, data: st.DataObject, thinking: str | None, analysis: str | None, response: str
 ) -> None:

@@ -259,7 +259,7 @@ class PayoffMatrix:
         if isinstance(payoff, str):
             try:
                 payoff = json.loads(payoff)
-            except json.JSONDecodeError as exc:
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
                 raise PayoffFormatError(f"payoff is not valid JSON: {exc}") from None
         if not isinstance(payoff, Mapping):
             raise PayoffFormatError(f"payoff must be a JSON object, got {type(payoff).__name__}")
@@ -299,11 +299,15 @@ class PayoffMatrix:
                     val = cell[who]
                     if isinstance(val, bool) or not isinstance(val, (int, float)):
                         raise PayoffFormatError(
-                            f"payoff[{key!r}][{who!r}] must be a number, got {val!r}"
+                            f"payoff[{key!r}][{who!r}] must be a number, got {_short(val)}"
                         )
-                    if not math.isfinite(val):
+                    try:
+                        finite = math.isfinite(val)
+                    except OverflowError:
+                        finite = False
+                    if not finite:
                         raise PayoffFormatError(
-                            f"payoff[{key!r}][{who!r}] must be finite, got {val!r}"
+                            f"payoff[{key!r}][{who!r}] must be a finite number, got {_short(val)}"
                         )
                     target[i, j] = float(val)
         return cls(u, l, strategies, actions)
@@ -424,6 +428,15 @@ class PayoffMatrix:
         from .dilemma import analyze_dilemma
 
         return analyze_dilemma(self, welfare=welfare, **kwargs)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages about untrusted input."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too large for repr under Python's digit limit
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _index(key: str | int, labels: tuple[str, ...], field: str) -> int:
