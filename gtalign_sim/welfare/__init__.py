@@ -56,6 +56,7 @@ from .terms import (
     user_welfare,
     word_count,
 )
+from .tokens import count_tokens
 from .transforms import (
     DEFAULT_EXPECTED_TOKENS,
     DEFAULT_MONEY_TO_PAYOFF,
@@ -69,6 +70,7 @@ from .transforms import (
 )
 
 __all__ = [
+    "count_tokens",
     "AGGREGATORS",
     "DEFAULT_AGGREGATOR",
     "DEFAULT_EXPECTED_TOKENS",
