@@ -70,7 +70,6 @@ from .transforms import (
 )
 
 __all__ = [
-    "count_tokens",
     "AGGREGATORS",
     "DEFAULT_AGGREGATOR",
     "DEFAULT_EXPECTED_TOKENS",
@@ -92,6 +91,7 @@ __all__ = [
     "UserWelfareCoefficients",
     "WelfareTerms",
     "aggregate",
+    "count_tokens",
     "get_aggregator",
     "get_pricing",
     "llm_welfare",
