@@ -11,3 +11,19 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = ["__version__"]
+
+
+def _register_gymnasium_envs() -> None:
+    """Register ``gtalign_sim/ClarificationAssistant-v0`` without importing the env code."""
+    try:
+        import gymnasium
+    except ImportError:  # pragma: no cover - gymnasium is a core dependency
+        return
+    env_id = "gtalign_sim/ClarificationAssistant-v0"
+    if env_id not in gymnasium.registry:
+        gymnasium.register(
+            id=env_id, entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv"
+        )
+
+
+_register_gymnasium_envs()

@@ -1,12 +1,43 @@
-"""Multi-agent environments (PettingZoo) over the games in :mod:`gtalign_sim.game`."""
+"""Environments: the clarification game (PettingZoo AEC + a Gymnasium view) and
+matrix games (PettingZoo Parallel) over any :class:`~gtalign_sim.game.PayoffMatrix`.
 
-from .matrix_game import AlwaysCooperate as AlwaysCooperate
-from .matrix_game import AlwaysDefect as AlwaysDefect
-from .matrix_game import GrimTrigger as GrimTrigger
-from .matrix_game import MatrixGameEnv as MatrixGameEnv
-from .matrix_game import Policy as Policy
-from .matrix_game import RandomPolicy as RandomPolicy
-from .matrix_game import TitForTat as TitForTat
-from .matrix_game import gtalign_game as gtalign_game
-from .matrix_game import play_repeated as play_repeated
-from .matrix_game import prisoners_dilemma as prisoners_dilemma
+Modules follow PettingZoo's layout: ``clarification`` and ``matrix_game`` each have
+module-level ``env()``, ``raw_env()`` (and ``parallel_env()`` for matrix games).
+"""
+
+from . import clarification as clarification_game_v0
+from . import matrix_game as matrix_game_v0
+from .clarification import ASSISTANT_FEATURES, USER_FEATURES, ClarificationGameEnv
+from .gym_wrapper import ENV_ID, ClarificationAssistantEnv
+from .matrix_game import (
+    AlwaysCooperate,
+    AlwaysDefect,
+    GrimTrigger,
+    MatrixGameEnv,
+    Policy,
+    RandomPolicy,
+    TitForTat,
+    gtalign_game,
+    play_repeated,
+    prisoners_dilemma,
+)
+
+__all__ = [
+    "ASSISTANT_FEATURES",
+    "ENV_ID",
+    "USER_FEATURES",
+    "AlwaysCooperate",
+    "AlwaysDefect",
+    "ClarificationAssistantEnv",
+    "ClarificationGameEnv",
+    "GrimTrigger",
+    "MatrixGameEnv",
+    "Policy",
+    "RandomPolicy",
+    "TitForTat",
+    "clarification_game_v0",
+    "gtalign_game",
+    "matrix_game_v0",
+    "play_repeated",
+    "prisoners_dilemma",
+]

@@ -1,0 +1,60 @@
+"""Assistants: GTAlign, baselines, the oracle, and a registry to build them by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Assistant, Decision, FixedAssistant, RandomAssistant, past_actions
+from .model_based import (
+    GTAlignAssistant,
+    ModelBasedAssistant,
+    ObjectiveAssistant,
+    OracleAssistant,
+)
+from .planning import OBJECTIVES, Planner, PlanResult, Rows
+
+__all__ = [
+    "ASSISTANTS",
+    "OBJECTIVES",
+    "Assistant",
+    "Decision",
+    "FixedAssistant",
+    "GTAlignAssistant",
+    "ModelBasedAssistant",
+    "ObjectiveAssistant",
+    "OracleAssistant",
+    "PlanResult",
+    "Planner",
+    "RandomAssistant",
+    "Rows",
+    "build_assistant",
+    "past_actions",
+]
+
+ASSISTANTS: dict[str, Any] = {
+    "always_da": lambda **kw: FixedAssistant("DA", **kw),
+    "always_cq": lambda **kw: FixedAssistant("CQ", **kw),
+    "always_aq": lambda **kw: FixedAssistant("AQ", **kw),
+    "random": lambda **kw: RandomAssistant(**kw),
+    "selfish_llm": lambda **kw: ObjectiveAssistant("llm", **kw),
+    "user_only": lambda **kw: ObjectiveAssistant("user", **kw),
+    "linear_welfare": lambda **kw: ObjectiveAssistant("sum", **kw),
+    "gtalign": lambda **kw: GTAlignAssistant(**kw),
+    "oracle": lambda **kw: OracleAssistant(**kw),
+}
+"""Built-in assistants by name (what ``assistants=[...]`` in configs accepts)."""
+
+_MODEL_BASED = {"selfish_llm", "user_only", "linear_welfare", "gtalign", "oracle"}
+
+
+def build_assistant(name: str, **kwargs: Any) -> Assistant:
+    """Build a built-in assistant by name; ``world``/``population`` only reach model-based ones.
+
+    Unknown names raise ``ValueError`` listing :data:`ASSISTANTS`.
+    """
+    if name not in ASSISTANTS:
+        raise ValueError(f"unknown assistant {name!r}; allowed: {sorted(ASSISTANTS)}")
+    if name not in _MODEL_BASED:
+        drop = {"world", "population", "n_particles"} | ({"seed"} if name != "random" else set())
+        kwargs = {k: v for k, v in kwargs.items() if k not in drop}
+    return ASSISTANTS[name](**kwargs)

@@ -1,0 +1,603 @@
+"""``clarification_game_v0``: the multi-turn user–assistant game as a PettingZoo AEC env.
+
+Agents: ``"user"`` and ``"assistant"``.
+
+* **Assistant** actions: ``Discrete(9)`` = response mode (DA, CQ, AQ) × verbosity
+  (concise, standard, elaborate); index ``mode * 3 + verbosity``
+  (:func:`gtalign_sim.users.encode_action`). Every action is always legal; the mask is
+  provided for uniformity.
+* **User** actions: ``Discrete(2)``. With ``user_policy="simulator"`` (the default) the
+  user's moves are made by the configured simulator inside the assistant's step and the
+  user agent is only selected once, when the episode is over. With
+  ``user_policy="external"`` the user agent acts: first ``0 = DQ, 1 = VQ``; after each
+  assistant turn ``0 = reply, 1 = stop`` (satisfaction and patience still end the
+  episode on their own).
+* **Observations** are dicts ``{"observation": Box(float32), "action_mask": int8}``.
+  The assistant's features (:data:`ASSISTANT_FEATURES`) are what it could see:
+  turn, a noisy specificity cue of the opening message, the question's ambiguity,
+  difficulty, family, the user's pricing plan, whether the user has stated their
+  intent, token counts and the last mode. Never the hidden profile or intent.
+* **Rewards** are terminal: the user gets ``U``, the assistant the configured
+  aggregate (``√(U·L)`` by default) or ``L`` (``assistant_reward="llm"``).
+* **infos**: ``infos["assistant"]`` holds what the assistant may use — ``task`` (the
+  question's readings, not the intent), ``message``, ``history`` (public transcript),
+  ``cue``, ``pricing`` — plus ``oracle`` (privileged, for the oracle assistant only: the
+  user population and the users' current belief). ``infos["user"]`` holds the hidden
+  state for analysis; the final ``infos[agent]["episode"]`` is the episode record.
+
+Randomness: ``reset(seed)`` derives independent streams (task, profile, strategy choice,
+cue, answer outcomes) from ``numpy.random.SeedSequence(seed)``. Outcome uniforms are
+pre-drawn per turn, so two assistants on the same seed face the same luck (common
+random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium
+import numpy as np
+from pettingzoo import AECEnv
+from pettingzoo.utils import wrappers
+
+from ..backends.template import MODES, VERBOSITIES, TemplateRenderer
+from ..game import cobb_douglas
+from ..users import (
+    N_ACTIONS,
+    BaseUser,
+    StopReason,
+    Turn,
+    UserPopulation,
+    UserProfile,
+    UserSimulator,
+    WorldConfig,
+    build_user,
+    decode_action,
+    finalize_llm,
+    finalize_user,
+)
+from ..users.profile import PRICING_PLANS
+from ..welfare import count_tokens, get_aggregator
+
+__all__ = [
+    "ASSISTANT_FEATURES",
+    "USER_FEATURES",
+    "ClarificationGameEnv",
+    "env",
+    "raw_env",
+]
+
+FAMILIES = ("math", "ambiguous_qa", "writing", "safety")
+DIFFICULTIES = ("easy", "medium", "hard")
+
+ASSISTANT_FEATURES: tuple[str, ...] = (
+    "turn",
+    "specificity_cue",
+    "ambiguity",
+    *(f"difficulty_{d}" for d in DIFFICULTIES),
+    *(f"family_{f}" for f in FAMILIES),
+    *(f"pricing_{p}" for p in PRICING_PLANS),
+    "intent_stated",
+    "context_tokens_k",
+    "last_user_tokens_100",
+    "user_replies",
+    *(f"last_mode_{m}" for m in MODES),
+    "opening_words_100",
+)
+"""Names of the assistant observation's features, in order."""
+
+USER_FEATURES: tuple[str, ...] = (
+    "phase_reply",
+    "turn",
+    "ambiguity",
+    "intent_is_default",
+    *(f"last_mode_{m}" for m in MODES),
+    "last_quality",
+    "best_quality",
+    "effort_detail",
+    "effort_answer",
+    "time_cost",
+    "patience",
+    "satisfaction",
+    *(f"pricing_{p}" for p in PRICING_PLANS),
+)
+"""Names of the user observation's features, in order."""
+
+
+class _ExternalUser(BaseUser):
+    """A user whose decisions come from the environment's caller (multi-agent learning)."""
+
+    def __init__(self, world: WorldConfig, renderer: TemplateRenderer) -> None:
+        super().__init__(world, renderer)
+        self.pending_strategy = "VQ"
+        self.pending_continue = True
+
+    def choose_strategy(self, task: Any, profile: UserProfile, rng: np.random.Generator) -> str:
+        return self.pending_strategy
+
+    def decide_continue(self, expected_gain: float, cost: float) -> bool:
+        return self.pending_continue
+
+
+def _one_hot(value: str, options: tuple[str, ...]) -> list[float]:
+    return [1.0 if value == o else 0.0 for o in options]
+
+
+class ClarificationGameEnv(AECEnv):
+    """The clarification game (see the module docstring for the full contract).
+
+    Args:
+        world: game mechanics (:class:`~gtalign_sim.users.WorldConfig` or a mapping).
+        population: user population (:class:`~gtalign_sim.users.UserPopulation` or a mapping).
+        tasks: a :class:`~gtalign_sim.tasks.TaskBank`, or ``None`` for the built-in banks.
+        families: task families to draw from.
+        tasks_per_family: size of each built-in bank (when ``tasks`` is ``None``).
+        task_seed: seed of the built-in banks.
+        user: simulator spec (``{"_target_": path, **kwargs}``) or an instance.
+        user_policy: ``"simulator"`` or ``"external"``.
+        aggregator: welfare aggregate for the assistant's reward and the record.
+        assistant_reward: ``"aggregate"`` or ``"llm"``.
+        render_mode: ``None``, ``"human"`` or ``"ansi"``.
+    """
+
+    metadata = {"name": "clarification_game_v0", "render_modes": ["human", "ansi"]}  # noqa: RUF012
+
+    def __init__(
+        self,
+        world: WorldConfig | Mapping[str, Any] | None = None,
+        population: UserPopulation | Mapping[str, Any] | None = None,
+        tasks: Any = None,
+        families: tuple[str, ...] | list[str] = FAMILIES,
+        tasks_per_family: int = 200,
+        task_seed: int = 0,
+        user: Any = None,
+        user_policy: str = "simulator",
+        aggregator: str = "cobb_douglas",
+        assistant_reward: str = "aggregate",
+        render_mode: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.world = world if isinstance(world, WorldConfig) else WorldConfig.from_config(world)
+        if population is None:
+            population = UserPopulation()
+        elif not isinstance(population, UserPopulation):
+            population = UserPopulation.from_config(population)
+        self.population = population
+        families = tuple(families)
+        bad = [f for f in families if f not in FAMILIES]
+        if bad or not families:
+            raise ValueError(f"families {list(families)} invalid; allowed: {list(FAMILIES)}")
+        self.families = families
+        if tasks is None:
+            from ..tasks import TaskBank
+
+            tasks = TaskBank.build(families=families, per_family=tasks_per_family, seed=task_seed)
+        self.tasks = tasks
+        if user_policy not in ("simulator", "external"):
+            raise ValueError(
+                f"user_policy {user_policy!r} unknown; allowed: ['external', 'simulator']"
+            )
+        self.user_policy = user_policy
+        self.renderer = TemplateRenderer()
+        if user_policy == "external":
+            self.user_sim: UserSimulator = _ExternalUser(self.world, self.renderer)
+        elif user is None or isinstance(user, (str, Mapping)):
+            self.user_sim = build_user(user, world=self.world, renderer=self.renderer)
+        elif isinstance(user, UserSimulator):
+            self.user_sim = user
+        else:
+            raise ValueError(
+                "user must be None, an import path, a {'_target_': ...} mapping or a "
+                "UserSimulator instance"
+            )
+        self.aggregator_name = aggregator
+        self._aggregate = get_aggregator(aggregator)
+        if assistant_reward not in ("aggregate", "llm"):
+            raise ValueError(
+                f"assistant_reward {assistant_reward!r} unknown; allowed: ['aggregate', 'llm']"
+            )
+        self.assistant_reward = assistant_reward
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(
+                f"render_mode {render_mode!r} unknown; allowed: {self.metadata['render_modes']}"
+            )
+        self.render_mode = render_mode
+        self.possible_agents = ["user", "assistant"]
+        self._obs_spaces = {
+            "assistant": gymnasium.spaces.Dict(
+                {
+                    "observation": gymnasium.spaces.Box(
+                        -1.0, np.inf, (len(ASSISTANT_FEATURES),), np.float32
+                    ),
+                    "action_mask": gymnasium.spaces.Box(0, 1, (N_ACTIONS,), np.int8),
+                }
+            ),
+            "user": gymnasium.spaces.Dict(
+                {
+                    "observation": gymnasium.spaces.Box(
+                        -1.0, np.inf, (len(USER_FEATURES),), np.float32
+                    ),
+                    "action_mask": gymnasium.spaces.Box(0, 1, (2,), np.int8),
+                }
+            ),
+        }
+        self._act_spaces = {
+            "assistant": gymnasium.spaces.Discrete(N_ACTIONS),
+            "user": gymnasium.spaces.Discrete(2),
+        }
+        self.agents: list[str] = []
+        self.episode: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- spaces
+    def observation_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The (fixed) observation space of ``agent``."""
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: str) -> gymnasium.spaces.Space:
+        """The (fixed) action space of ``agent``."""
+        return self._act_spaces[agent]
+
+    # ----------------------------------------------------------------- reset
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
+        """Start an episode: draw a task, a hidden user and the opening question.
+
+        ``options`` may fix ``task`` (a Task or an id), ``profile`` (a UserProfile; its
+        intent is drawn when empty), ``family``, ``pricing`` and ``strategy`` (``"DQ"`` or
+        ``"VQ"``: force the opening strategy of a :class:`~gtalign_sim.users.BaseUser`, for
+        counterfactual payoff estimates).
+        """
+        options = dict(options or {})
+        ss = np.random.SeedSequence(seed)
+        streams = [np.random.default_rng(s) for s in ss.spawn(6)]
+        self._rng_task, self._rng_profile, self._rng_user, self._rng_cue, rng_out, rng_sp = streams
+        self._outcome_u = rng_out.random(self.world.max_turns + 1)
+        for i, space in enumerate(self._act_spaces.values()):
+            space.seed(int(rng_sp.integers(2**31)) + i)
+
+        task = options.get("task")
+        if isinstance(task, str):
+            task = self.tasks.get(task)
+        if task is None:
+            family = options.get("family")
+            if family is not None and family not in self.families:
+                raise ValueError(f"family {family!r} not in this env's families {self.families}")
+            task = self.tasks.sample(self._rng_task, family=family)
+        profile = options.get("profile")
+        if profile is None:
+            profile = self.population.sample(self._rng_profile, pricing=options.get("pricing"))
+        if not profile.intent:
+            ids = [it.id for it in task.interpretations]
+            priors = np.array([it.prior for it in task.interpretations], dtype=float)
+            intent = ids[int(self._rng_profile.choice(len(ids), p=priors / priors.sum()))]
+            profile = profile.with_intent(intent)
+        self.task, self.profile = task, profile
+
+        self.agents = list(self.possible_agents)
+        self.rewards = dict.fromkeys(self.agents, 0.0)
+        self._cumulative_rewards = dict.fromkeys(self.agents, 0.0)
+        self.terminations = dict.fromkeys(self.agents, False)
+        self.truncations = dict.fromkeys(self.agents, False)
+        self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
+        self.history: list[Turn] = []
+        self.turn = 0
+        self.provider_net = 0.0
+        self.provider_errors = 0
+        self.provider_tokens = {"prompt": 0, "completion": 0}
+        self.format_scores: list[float] = []
+        self.actions: list[int] = []
+        self.stop: StopReason | None = None
+        self.stop_text = ""
+        self.strategy: str | None = None
+        self.cue = float("nan")
+        self.episode = {}
+        if self.user_policy == "external":
+            self.agent_selection = "user"
+            self._phase = "ask"
+        else:
+            forced = options.get("strategy")
+            if forced is not None:
+                if forced not in ("DQ", "VQ"):
+                    raise ValueError(f"options['strategy'] must be 'DQ' or 'VQ', got {forced!r}")
+                if not isinstance(self.user_sim, BaseUser):
+                    raise ValueError("options['strategy'] needs a BaseUser-derived simulator")
+            if isinstance(self.user_sim, BaseUser):
+                self.user_sim.forced_strategy = forced
+            self._open(self.user_sim.reset(task, profile, self._rng_user))
+            self.agent_selection = "assistant"
+            self._phase = "assistant"
+        self._update_infos()
+
+    def _open(self, message: Any) -> None:
+        self.strategy = message.strategy
+        a, b = self.world.cue_dq if self.strategy == "DQ" else self.world.cue_vq
+        self.cue = float(self._rng_cue.beta(a, b))
+        self._add_user_turn(message.text)
+
+    def _add_user_turn(self, text: str) -> None:
+        self.history.append(Turn(role="user", text=text, tokens=count_tokens(text)))
+
+    # ------------------------------------------------------------------ step
+    def step(self, action: Any) -> None:
+        """Apply ``action`` for :attr:`agent_selection` (``None`` for a finished agent)."""
+        agent = self.agent_selection
+        if self.terminations[agent] or self.truncations[agent]:
+            self._was_dead_step(action)
+            return
+        self._cumulative_rewards[agent] = 0.0
+        if agent == "user":
+            self._user_step(action)
+        else:
+            self._assistant_step(action)
+        self._accumulate_rewards()
+        if self.render_mode == "human":
+            self.render()
+
+    def _user_step(self, action: Any) -> None:
+        assert isinstance(self.user_sim, _ExternalUser)
+        a = int(action)
+        if a not in (0, 1):
+            raise ValueError(f"user action must be 0 or 1, got {action!r}")
+        if self._phase == "ask":
+            self.user_sim.pending_strategy = "DQ" if a == 0 else "VQ"
+            self._open(self.user_sim.reset(self.task, self.profile, self._rng_user))
+            self.agent_selection = "assistant"
+            self._update_infos()
+            return
+        self.user_sim.pending_continue = a == 0
+        self._user_responds()
+
+    def _assistant_step(self, action: Any) -> None:
+        mode, verbosity = decode_action(action)
+        self.actions.append(int(action))
+        task = self.task
+        known = self.user_sim.state.intent_stated
+        assumed = self.profile.intent if known else task.most_likely().id
+        correct = True
+        if mode != "CQ":
+            correct = bool(
+                self._outcome_u[self.turn] < self.world.p_correct(task.difficulty, verbosity)
+            )
+        text = self.renderer.assistant_turn(task, mode, verbosity, assumed, correct)
+        tokens = count_tokens(text)
+        prompt = self.world.system_tokens + sum(t.tokens for t in self.history)
+        _, _, pn_in, pn_out = self.world.token_prices(self.profile.pricing)
+        self.provider_net += self.world.provider_money_value * (pn_in * prompt + pn_out * tokens)
+        self.provider_tokens["prompt"] += prompt
+        self.provider_tokens["completion"] += tokens
+        self.format_scores.append(1.0)
+        if mode != "CQ":
+            from ..tasks.judges import judge_response
+
+            if judge_response(task, self.profile.intent, text).q_llm < 0.5:
+                self.provider_errors += 1
+        self.history.append(
+            Turn(
+                role="assistant",
+                text=text,
+                mode=mode,
+                verbosity=verbosity,
+                assumed_intent=assumed if mode != "CQ" else None,
+                tokens=tokens,
+            )
+        )
+        self.turn += 1
+        stop = self.user_sim.read(self.history) if self.user_policy == "external" else None
+        if self.user_policy == "external" and stop is None:
+            # the user has a choice to make: hand the turn to the external policy
+            self.agent_selection = "user"
+            self._phase = "reply"
+            self._update_infos()
+            return
+        if stop is not None:
+            self._end(stop)
+            return
+        self._handle(self.user_sim.respond(self.history))
+
+    def _user_responds(self) -> None:
+        self._handle(self.user_sim.reply())
+        if not self.episode:
+            self.agent_selection = "assistant"
+            self._phase = "assistant"
+            self._update_infos()
+
+    def _handle(self, msg: Any) -> None:
+        if msg.stop is not None:
+            self._end(msg)
+            return
+        self._add_user_turn(msg.text)
+        self._update_infos()
+
+    def _end(self, msg: Any) -> None:
+        self.stop, self.stop_text = msg.stop, msg.text
+        self._finish()
+
+    # ------------------------------------------------------------- episode end
+    def _finish(self) -> None:
+        comps = dict(self.user_sim.welfare_components())
+        u, u_terms = finalize_user(
+            comps.get("quality", 0.0),
+            comps.get("effort", 0.0),
+            comps.get("time", 0.0),
+            comps.get("reading", 0.0),
+            comps.get("money", 0.0),
+            comps.get("misfit", 0.0),
+            self.world.user_cost_cap,
+        )
+        fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
+        q_llm = comps.get("quality_llm", comps.get("quality", 0.0))
+        l_val, l_terms = finalize_llm(
+            q_llm, fmt, self.provider_net, self.world, self.provider_errors
+        )
+        u, l_val = float(u), float(l_val)
+        agg = float(self._aggregate(u, l_val))
+        modes = [decode_action(a)[0] for a in self.actions]
+        verbs = [decode_action(a)[1] for a in self.actions]
+        self.episode = {
+            "task_id": self.task.id,
+            "family": self.task.family,
+            "difficulty": self.task.difficulty,
+            "ambiguous": self.task.ambiguous,
+            "profile": self.profile.to_dict(),
+            "strategy": self.strategy,
+            "cue": self.cue,
+            "actions": list(self.actions),
+            "modes": modes,
+            "verbosities": [VERBOSITIES[v] for v in verbs],
+            "transcript": [
+                {"role": t.role, "text": t.text, "mode": t.mode, "tokens": t.tokens}
+                for t in self.history
+            ],
+            "turns": self.turn,
+            "tokens": {
+                "assistant": int(sum(t.tokens for t in self.history if t.role == "assistant")),
+                "user": int(sum(t.tokens for t in self.history if t.role == "user")),
+                "billed_prompt": int(self.provider_tokens["prompt"]),
+                "billed_completion": int(self.provider_tokens["completion"]),
+            },
+            "answer_quality": float(comps.get("quality", 0.0)),
+            "answer_quality_llm": float(q_llm),
+            "user_welfare": u,
+            "llm_welfare": l_val,
+            "mutual_welfare": float(cobb_douglas(u, l_val)),
+            "aggregate": agg,
+            "aggregator": self.aggregator_name,
+            "user_terms": {k: float(v) for k, v in u_terms.items()},
+            "llm_terms": {k: float(v) for k, v in l_terms.items()},
+            "user_costs": {k: float(v) for k, v in comps.items() if not k.startswith("quality")},
+            "stop_reason": self.stop.value if self.stop else None,
+            "wrong_answers": int(self.provider_errors),
+        }
+        if hasattr(self.user_sim, "observe_episode"):
+            self.user_sim.observe_episode(self.episode)
+        self.rewards = {
+            "user": u,
+            "assistant": agg if self.assistant_reward == "aggregate" else l_val,
+        }
+        truncated = self.stop == StopReason.MAX_TURNS
+        for a in self.agents:
+            self.terminations[a] = not truncated
+            self.truncations[a] = truncated
+        self._update_infos()
+        for a in self.agents:
+            self.infos[a]["episode"] = self.episode
+
+    # ---------------------------------------------------------- observations
+    def _update_infos(self) -> None:
+        public = {
+            "task": self.task,
+            "message": self.history[-1].text if self.history else "",
+            "history": list(self.history),
+            "cue": self.cue,
+            "pricing": self.profile.pricing,
+            "turn": self.turn,
+            "oracle": {
+                "population": self.population,
+                "world": self.world,
+                "user_belief": getattr(self.user_sim, "belief", None),
+            },
+        }
+        self.infos["assistant"] = public
+        self.infos["user"] = {
+            "profile": self.profile,
+            "strategy": self.strategy,
+            "state": self.user_sim.state,
+            "phase": self._phase,
+        }
+
+    def observe(self, agent: str) -> dict[str, np.ndarray]:
+        """The observation of ``agent`` now (see :data:`ASSISTANT_FEATURES`)."""
+        if agent == "assistant":
+            vec = self._assistant_features()
+            mask = np.ones(N_ACTIONS, dtype=np.int8)
+        else:
+            vec = self._user_features()
+            mask = np.ones(2, dtype=np.int8)
+        return {"observation": vec, "action_mask": mask}
+
+    def _assistant_features(self) -> np.ndarray:
+        task = self.task
+        last_mode = next((t.mode for t in reversed(self.history) if t.role == "assistant"), None)
+        priors = [it.prior for it in task.interpretations]
+        user_turns = [t for t in self.history if t.role == "user"]
+        feats = [
+            self.turn / self.world.max_turns,
+            0.0 if np.isnan(self.cue) else self.cue,
+            1.0 - max(priors),
+            *_one_hot(task.difficulty, DIFFICULTIES),
+            *_one_hot(task.family, FAMILIES),
+            *_one_hot(self.profile.pricing, PRICING_PLANS),
+            float(len(user_turns) > 1),
+            sum(t.tokens for t in self.history) / 1000.0,
+            (user_turns[-1].tokens / 100.0) if user_turns else 0.0,
+            max(len(user_turns) - 1, 0) / self.world.max_turns,
+            *_one_hot(last_mode or "", MODES),
+            (len(user_turns[0].text.split()) / 100.0) if user_turns else 0.0,
+        ]
+        return np.asarray(feats, dtype=np.float32)
+
+    def _user_features(self) -> np.ndarray:
+        task, prof, st = self.task, self.profile, self.user_sim.state
+        last_mode = next((t.mode for t in reversed(self.history) if t.role == "assistant"), None)
+        is_default = float((not task.ambiguous) or prof.intent == task.most_likely().id)
+        feats = [
+            float(self._phase == "reply"),
+            self.turn / self.world.max_turns,
+            1.0 - max(it.prior for it in task.interpretations),
+            is_default,
+            *_one_hot(last_mode or "", MODES),
+            st.last_quality or 0.0,
+            st.quality_user,
+            prof.effort_detail,
+            prof.effort_answer,
+            prof.time_cost,
+            prof.patience / self.world.max_turns,
+            prof.satisfaction,
+            *_one_hot(prof.pricing, PRICING_PLANS),
+        ]
+        return np.asarray(feats, dtype=np.float32)
+
+    # ---------------------------------------------------------------- render
+    def render(self) -> str | None:
+        """The transcript as text (``"ansi"`` returns it, ``"human"`` prints it)."""
+        if self.render_mode is None:
+            gymnasium.logger.warn("render() called without a render_mode")
+            return None
+        lines = [
+            f"[{self.task.id}] {self.task.family}/{self.task.difficulty} "
+            f"pricing={self.profile.pricing}"
+        ]
+        for t in self.history:
+            tag = f"assistant/{t.mode}" if t.role == "assistant" else "user"
+            lines.append(f"{tag}: {t.text}")
+        if self.episode:
+            e = self.episode
+            lines.append(
+                f"-- {e['stop_reason']}: U={e['user_welfare']:.3f} L={e['llm_welfare']:.3f} "
+                f"W={e['aggregate']:.3f}"
+            )
+        out = "\n".join(lines)
+        if self.render_mode == "human":
+            print(out)
+            return None
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def raw_env(**kwargs: Any) -> ClarificationGameEnv:
+    """The unwrapped AEC environment."""
+    return ClarificationGameEnv(**kwargs)
+
+
+def env(**kwargs: Any) -> AECEnv:
+    """The AEC environment with PettingZoo's standard safety wrappers."""
+    e: AECEnv = raw_env(**kwargs)
+    e = wrappers.AssertOutOfBoundsWrapper(e)
+    return wrappers.OrderEnforcingWrapper(e)
+
+
+def _replace(profile: UserProfile, **kw: Any) -> UserProfile:
+    return dataclasses.replace(profile, **kw)

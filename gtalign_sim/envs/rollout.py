@@ -1,0 +1,80 @@
+"""Rollouts: play assistants in the clarification game and collect episode records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .clarification import ClarificationGameEnv
+
+__all__ = ["episode_seeds", "run_episode", "run_episodes"]
+
+
+def episode_seeds(seed: int, n: int) -> list[int]:
+    """``n`` independent episode seeds derived from the run seed (``SeedSequence``)."""
+    children = np.random.SeedSequence(seed).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
+
+
+def run_episode(
+    env: ClarificationGameEnv,
+    assistant: Any,
+    seed: int,
+    options: Mapping[str, Any] | None = None,
+    record_decisions: bool = True,
+) -> dict[str, Any]:
+    """Play one episode with ``assistant`` through the AEC API; return its record.
+
+    The record is the environment's episode record plus ``decisions`` (the assistant's
+    payoff matrices, beliefs and estimates per turn, when it reports them).
+    """
+    env.reset(seed=seed, options=dict(options or {}))
+    decisions: list[dict[str, Any]] = []
+    for agent in env.agent_iter():
+        obs, _, term, trunc, info = env.last()
+        if term or trunc:
+            env.step(None)
+            continue
+        if agent != "assistant":
+            raise RuntimeError("run_episode expects user_policy='simulator'")
+        decision = assistant.act(obs, info)
+        if record_decisions:
+            entry: dict[str, Any] = {"action": int(decision.action)}
+            if decision.payoff is not None:
+                entry["payoff"] = decision.payoff.rounded(3).to_gtalign()
+            if decision.belief is not None:
+                entry["belief"] = [round(float(x), 6) for x in decision.belief]
+            if decision.estimates:
+                entry["estimates"] = {
+                    k: (round(float(v), 6) if isinstance(v, float) else v)
+                    for k, v in decision.estimates.items()
+                }
+            decisions.append(entry)
+        env.step(decision.action)
+    record = dict(env.episode)
+    record["decisions"] = decisions
+    return record
+
+
+def run_episodes(
+    env_factory: Callable[[], ClarificationGameEnv],
+    assistant: Any,
+    plan: Iterable[tuple[int, int, Mapping[str, Any]]],
+    on_episode: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Play ``assistant`` on every ``(index, seed, options)`` of ``plan`` in one env.
+
+    One environment (hence one user simulator, whose beliefs evolve) per call.
+    """
+    env = env_factory()
+    assistant.reset()
+    out = []
+    for index, seed, options in plan:
+        rec = run_episode(env, assistant, seed, options)
+        rec = {"assistant": assistant.name, "episode": int(index), "seed": int(seed), **rec}
+        out.append(rec)
+        if on_episode is not None:
+            on_episode(rec)
+    return out

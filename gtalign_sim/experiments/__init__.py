@@ -1,0 +1,18 @@
+"""Experiments: one module per experiment, each with ``validate(cfg)`` and ``run(cfg)``."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["EXPERIMENTS", "get_experiment"]
+
+EXPERIMENTS: tuple[str, ...] = ("clarification_game",)
+"""Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
+
+
+def get_experiment(name: str) -> ModuleType:
+    """The experiment module called ``name``; unknown names list the valid choices."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; valid choices: {list(EXPERIMENTS)}")
+    return importlib.import_module(f"{__name__}.{name}")

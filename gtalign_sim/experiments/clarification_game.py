@@ -1,0 +1,259 @@
+"""``experiment=clarification_game``: every assistant against the same users and tasks.
+
+Each assistant in ``assistants.names`` plays ``episodes_per_family × len(families)``
+episodes; episode ``i`` uses the same task, hidden user and random draws for every
+assistant (common random numbers), while each assistant faces its own population of
+users whose beliefs about it evolve over the run. Writes into the run directory:
+``config.yaml`` (resolved), ``episodes.jsonl``, ``metrics.json``, ``summary.md`` and PNG
+plots, and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = ["Settings", "run", "validate"]
+
+FAMILIES = ("math", "ambiguous_qa", "writing", "safety")
+
+
+@dataclass
+class Settings:
+    """The validated settings of a run (everything is checked before any work starts)."""
+
+    seed: int
+    families: tuple[str, ...]
+    episodes_per_family: int
+    assistants: tuple[str, ...]
+    n_particles: int
+    oracle_particles: int
+    gtalign_rule: str
+    world: Any
+    population: Any
+    user_spec: dict[str, Any]
+    aggregator: str
+    assistant_reward: str
+    tasks_per_family: int
+    task_seed: int
+    output_dir: Path
+    progress: bool
+    plots: bool
+    print_table: bool
+
+
+def _container(node: Any) -> Any:
+    if isinstance(node, DictConfig) or OmegaConf.is_config(node):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def _int(cfg: Any, key: str, minimum: int) -> int:
+    value = cfg.get(key)
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}") from None
+    if out < minimum or isinstance(value, bool):
+        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
+    return out
+
+
+def validate(cfg: Any) -> Settings:
+    """Check the config and build the run's parts; errors list the valid choices."""
+    from ..agents import ASSISTANTS
+    from ..game import SELECTION_RULES
+    from ..users import PRICING_PLANS, UserPopulation, WorldConfig, load_user_class
+    from ..welfare import AGGREGATORS
+
+    families = tuple(_container(cfg.get("families")) or ())
+    bad = [f for f in families if f not in FAMILIES]
+    if bad or not families:
+        raise ValueError(f"families {list(families)} invalid; valid choices: {list(FAMILIES)}")
+    acfg = cfg.get("assistants") or {}
+    names = tuple(_container(acfg.get("names")) or ())
+    unknown = [n for n in names if n not in ASSISTANTS]
+    if unknown or not names:
+        raise ValueError(
+            f"assistants.names {list(names)} invalid; valid choices: {sorted(ASSISTANTS)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError(f"assistants.names has duplicates: {list(names)}")
+    rule = str(acfg.get("gtalign_rule", "gtalign"))
+    if rule not in SELECTION_RULES:
+        raise ValueError(
+            f"assistants.gtalign_rule {rule!r} invalid; valid choices: {list(SELECTION_RULES)}"
+        )
+    plans = _container((cfg.get("pricing") or {}).get("plans")) or {}
+    bad_plans = [p for p in plans if p not in PRICING_PLANS]
+    if bad_plans or not plans:
+        raise ValueError(f"pricing.plans {plans} invalid; valid plan names: {list(PRICING_PLANS)}")
+    aggregator = str((cfg.get("welfare") or {}).get("aggregator", "cobb_douglas"))
+    if aggregator not in AGGREGATORS:
+        raise ValueError(
+            f"welfare.aggregator {aggregator!r} invalid; valid choices: {sorted(AGGREGATORS)}"
+        )
+    env_cfg = cfg.get("env") or {}
+    world = WorldConfig.from_config(_container(env_cfg.get("world")) or {})
+    pop_cfg = dict(_container(cfg.get("population")) or {})
+    pop_cfg["pricing"] = plans
+    population = UserPopulation.from_config(pop_cfg)
+    user_spec = dict(_container(cfg.get("user")) or {})
+    load_user_class(user_spec.get("_target_", "gtalign_sim.users.ParametricUser"))
+    reward = str(env_cfg.get("assistant_reward", "aggregate"))
+    if reward not in ("aggregate", "llm"):
+        raise ValueError(
+            f"env.assistant_reward {reward!r} invalid; valid choices: ['aggregate', 'llm']"
+        )
+    out = cfg.get("output_dir") or "outputs/clarification_game"
+    return Settings(
+        seed=_int(cfg, "seed", 0),
+        families=families,
+        episodes_per_family=_int(cfg, "episodes_per_family", 1),
+        assistants=names,
+        n_particles=_int(acfg, "n_particles", 1),
+        oracle_particles=_int(acfg, "oracle_particles", 1),
+        gtalign_rule=rule,
+        world=world,
+        population=population,
+        user_spec=user_spec,
+        aggregator=aggregator,
+        assistant_reward=reward,
+        tasks_per_family=_int(env_cfg, "tasks_per_family", 1),
+        task_seed=_int(env_cfg, "task_seed", 0),
+        output_dir=Path(str(out)),
+        progress=bool(cfg.get("progress", True)),
+        plots=bool(cfg.get("plots", True)),
+        print_table=bool(cfg.get("print_table", True)),
+    )
+
+
+def _assistant(name: str, s: Settings) -> Any:
+    from ..agents import build_assistant
+
+    kwargs: dict[str, Any] = {"world": s.world, "population": s.population, "seed": s.seed}
+    if name == "oracle":
+        kwargs["n_particles"] = s.oracle_particles
+    elif name != "random":
+        kwargs["n_particles"] = s.n_particles
+    if name == "gtalign":
+        kwargs["rule"] = s.gtalign_rule
+    return build_assistant(name, **kwargs)
+
+
+def play(s: Settings) -> list[dict[str, Any]]:
+    """Play every assistant on the episode plan; returns all records (assistant order)."""
+    from ..envs.clarification import ClarificationGameEnv
+    from ..envs.rollout import episode_seeds, run_episodes
+    from ..tasks import TaskBank
+
+    bank = TaskBank.build(families=s.families, per_family=s.tasks_per_family, seed=s.task_seed)
+    n = s.episodes_per_family * len(s.families)
+    seeds = episode_seeds(s.seed, n)
+    plan = [(i, seeds[i], {"family": s.families[i % len(s.families)]}) for i in range(n)]
+
+    def factory() -> ClarificationGameEnv:
+        return ClarificationGameEnv(
+            world=s.world,
+            population=s.population,
+            tasks=bank,
+            families=s.families,
+            user=dict(s.user_spec),
+            aggregator=s.aggregator,
+            assistant_reward=s.assistant_reward,
+        )
+
+    records: list[dict[str, Any]] = []
+    progress, task_id = _progress(s.progress, total=n * len(s.assistants))
+    try:
+        for name in s.assistants:
+            assistant = _assistant(name, s)
+            if progress is not None:
+                progress.update(task_id, description=f"{name:>15}")
+
+            def tick(_rec: Mapping[str, Any]) -> None:
+                if progress is not None:
+                    progress.advance(task_id)
+
+            records += run_episodes(factory, assistant, plan, on_episode=tick)
+    finally:
+        if progress is not None:
+            progress.stop()
+    return records
+
+
+def _progress(enabled: bool, total: int) -> tuple[Any, Any]:
+    if not enabled:
+        return None, None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+    progress.start()
+    return progress, progress.add_task("episodes", total=total)
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """Validate, play, and write the run's files; returns the metrics dict."""
+    from ..eval import plots, print_summary, summary_markdown, write_metrics
+
+    s = validate(cfg)
+    start = time.perf_counter()
+    out = s.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(
+        OmegaConf.to_yaml(cfg, resolve=True)
+        if OmegaConf.is_config(cfg)
+        else json.dumps(cfg, indent=2)
+    )
+    records = play(s)
+    with (out / "episodes.jsonl").open("w") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, sort_keys=True) + "\n")
+    metrics = write_metrics(records, out / "metrics.json")
+    images: list[str] = []
+    if s.plots:
+        images.append(Path(plots.plot_welfare_bars(metrics, out / "welfare_by_assistant.png")).name)
+        images.append(
+            Path(plots.plot_welfare_plane(records, metrics, out / "welfare_plane.png")).name
+        )
+        images.append(Path(plots.plot_action_mix(metrics, out / "action_mix.png")).name)
+        pricing_png = plots.plot_pricing_shift(metrics, out / "pricing_shift.png")
+        if pricing_png:
+            images.append(Path(pricing_png).name)
+    summary = {
+        "experiment": "clarification_game",
+        "seed": s.seed,
+        "families": list(s.families),
+        "episodes_per_assistant": s.episodes_per_family * len(s.families),
+        "assistants": list(s.assistants),
+        "pricing": dict(s.population.pricing),
+        "aggregator": s.aggregator,
+        "wall_seconds": round(time.perf_counter() - start, 1),
+    }
+    (out / "summary.md").write_text(
+        summary_markdown(metrics, summary, title="Clarification game: assistants compared")
+    )
+    if s.print_table:
+        print_summary(metrics)
+        print(f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images)}")
+    return metrics

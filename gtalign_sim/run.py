@@ -1,0 +1,35 @@
+"""The Hydra entry point: ``python -m gtalign_sim.run experiment=clarification_game``.
+
+Also installed as the ``gtalign-sim`` console script. Configs live in
+``gtalign_sim/conf`` (groups: env, population, pricing, welfare, user, assistants,
+experiment); ``--cfg job`` prints the composed config, ``-m`` sweeps.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import hydra
+from omegaconf import DictConfig
+
+
+@hydra.main(version_base=None, config_path="conf", config_name="config")
+def _app(cfg: DictConfig) -> Any:
+    from .experiments import get_experiment
+
+    experiment = get_experiment(str(cfg.get("experiment_name")))
+    return experiment.run(cfg)
+
+
+def main() -> None:
+    """Console-script entry point (the same as ``python -m gtalign_sim.run``)."""
+    try:
+        _app()
+    except ValueError as exc:  # bad config values: one readable line, no traceback
+        print(f"gtalign-sim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Simulated users: hidden profiles, populations, the simulator protocol and plug-ins.
+
+The default simulator is :class:`ParametricUser`; any class with ``reset``,
+``respond`` and ``welfare_components`` (see :class:`UserSimulator`) can replace it,
+loaded by import path with :func:`load_user_class`.
+"""
+
+from .base import BaseUser, StopReason, Turn, UserMessage, UserSimulator, UserState
+from .parametric import ParametricUser, vague_probability
+from .plugin import build_user, load_user_class
+from .profile import DEFAULT_PERSONAS, PRICING_PLANS, Persona, UserPopulation, UserProfile
+from .world import (
+    N_ACTIONS,
+    TaskTables,
+    WorldConfig,
+    decode_action,
+    encode_action,
+    finalize_llm,
+    finalize_user,
+    length_misfit,
+)
+
+__all__ = [
+    "DEFAULT_PERSONAS",
+    "N_ACTIONS",
+    "PRICING_PLANS",
+    "BaseUser",
+    "ParametricUser",
+    "Persona",
+    "StopReason",
+    "TaskTables",
+    "Turn",
+    "UserMessage",
+    "UserPopulation",
+    "UserProfile",
+    "UserSimulator",
+    "UserState",
+    "WorldConfig",
+    "build_user",
+    "decode_action",
+    "encode_action",
+    "finalize_llm",
+    "finalize_user",
+    "length_misfit",
+    "load_user_class",
+    "vague_probability",
+]
