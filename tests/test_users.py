@@ -90,7 +90,7 @@ def test_choice_model_responds_to_belief_and_costs():
 
 
 def test_parametric_user_learns_reputation():
-    user = ParametricUser()
+    user = ParametricUser(learn=True)
     before = user.belief.copy()
     for _ in range(10):
         user.observe_episode({"strategy": "VQ", "modes": ["CQ", "DA"]})
@@ -136,5 +136,5 @@ def test_plugin_loading_errors():
         load_user_class("gtalign_sim.users.Nope")
     with pytest.raises(ValueError, match="protocol"):
         load_user_class("gtalign_sim.users.UserProfile")
-    user = build_user({"_target_": "gtalign_sim.users.ParametricUser", "learn": False})
-    assert isinstance(user, ParametricUser) and not user.learn
+    user = build_user({"_target_": "gtalign_sim.users.ParametricUser", "learn": True})
+    assert isinstance(user, ParametricUser) and user.learn

@@ -112,7 +112,17 @@ class ModelBasedAssistant:
         ps = self._particles.get(pricing)
         if ps is None:
             rng = np.random.default_rng([self.seed, sum(map(ord, pricing))])
-            ps = self.population.sample_many(rng, self.n_particles, pricing=pricing)
+            # stratified by persona (largest-remainder allocation of the mixture weights)
+            # so a small particle set does not misrepresent the population's mix
+            w = self.population.persona_weights
+            counts = np.floor(w * self.n_particles).astype(int)
+            rest = self.n_particles - counts.sum()
+            counts[np.argsort(-(w * self.n_particles - counts))[:rest]] += 1
+            ps = [
+                persona.sample(rng, pricing=pricing)
+                for persona, c in zip(self.population.personas, counts, strict=True)
+                for _ in range(int(c))
+            ]
             self._particles[pricing] = ps
         return ps
 
@@ -282,7 +292,7 @@ class OracleAssistant(ModelBasedAssistant):
 
     name = "oracle"
 
-    def __init__(self, objective: str = "mutual", n_particles: int = 24, **kwargs: Any) -> None:
+    def __init__(self, objective: str = "mutual", n_particles: int = 64, **kwargs: Any) -> None:
         super().__init__(n_particles=n_particles, **kwargs)
         self.objective = objective
 

@@ -86,6 +86,30 @@ def _rate(m: Mapping[str, Any], strategy: str, mode: str = "CQ") -> float | None
     return freqs.get(mode)
 
 
+def _pricing_shift(
+    block: Mapping[str, Any],
+) -> tuple[float, tuple[str, Any], tuple[str, Any]] | None:
+    """The largest total-variation distance between first-action mixes of two plans."""
+    mixes = {
+        p: (b.get("action_frequencies") or {}).get("all")
+        for p, b in (block.get("by_pricing") or {}).items()
+    }
+    mixes = {p: m for p, m in mixes.items() if m}
+    best = None
+    plans = sorted(mixes)
+    for i, a in enumerate(plans):
+        for b in plans[i + 1 :]:
+            keys = set(mixes[a]) | set(mixes[b])
+            tv = 0.5 * sum(abs((mixes[a].get(k) or 0.0) - (mixes[b].get(k) or 0.0)) for k in keys)
+            if best is None or tv > best[0]:
+                best = (tv, (a, mixes[a]), (b, mixes[b]))
+    return best
+
+
+def _mix(freqs: Mapping[str, Any]) -> str:
+    return "/".join(f"{k} {_pct(freqs.get(k) or 0.0)}" for k in ("DA", "CQ", "AQ"))
+
+
 def _ask_rate(m: Mapping[str, Any], strategy: str) -> float | None:
     cq, aq = _rate(m, strategy, "CQ"), _rate(m, strategy, "AQ")
     return None if cq is None or aq is None else cq + aq
@@ -186,7 +210,19 @@ def findings(metrics: Mapping[str, Any], max_findings: int = 5) -> list[str]:
             )
         out.append(line + ".")
 
-    cq_dq = {n: _rate(per[n], "DQ") for n in names if _rate(per[n], "DQ") is not None}
+    # fixed-policy baselines (always_*) clarify by definition; report adaptive assistants
+    adaptive = [n for n in names if not n.startswith("always_") and n != "random"] or names
+    cq_dq = {n: _rate(per[n], "DQ") for n in adaptive if _rate(per[n], "DQ") is not None}
+    cq_vq = {n: _rate(per[n], "VQ") for n in adaptive if _rate(per[n], "VQ") is not None}
+    if cq_vq and max(cq_vq.values()) > 0:
+        over = max(cq_vq, key=lambda n: cq_vq[n])
+        line = (
+            f"{over} asks a clarifying question first on {_pct(cq_vq[over])} of vague (VQ) "
+            "questions"
+        )
+        if ref in cq_vq and ref != over:
+            line += f" ({ref}: {_pct(cq_vq[ref])})"
+        out.append(line + ".")
     if cq_dq:
         worst = max(cq_dq, key=lambda n: cq_dq[n])
         if cq_dq[worst] > 0:
@@ -206,18 +242,19 @@ def findings(metrics: Mapping[str, Any], max_findings: int = 5) -> list[str]:
         out.append(line)
 
     extra: list[str] = []
+    shifts = {n: _pricing_shift(per[n]) for n in names}
+    shifts = {n: v for n, v in shifts.items() if v is not None}
+    if shifts:
+        top = max(shifts, key=lambda n: shifts[n][0])
+        tv, (pa, fa), (pb, fb) = shifts[top]
+        line = (
+            f"Pricing moves {top}'s first action most (total variation {tv:.2f}): "
+            f"{_mix(fa)} under {pa} vs {_mix(fb)} under {pb}"
+        )
+        if ref in shifts and ref != top:
+            line += f"; {ref}: {shifts[ref][0]:.2f}"
+        extra.append(line + ".")
     if ref in per:
-        plans = {
-            p: ((b.get("action_frequencies") or {}).get("all") or {}).get("CQ")
-            for p, b in (per[ref].get("by_pricing") or {}).items()
-        }
-        plans = {p: v for p, v in plans.items() if v is not None}
-        if len(plans) >= 2:
-            lo_p, hi_p = min(plans, key=plans.get), max(plans, key=plans.get)  # type: ignore[arg-type]
-            extra.append(
-                f"{ref}'s CQ rate ranges from {_pct(plans[lo_p])} ({lo_p}) to "
-                f"{_pct(plans[hi_p])} ({hi_p}) across pricing plans."
-            )
         vq, dq = _ask_rate(per[ref], "VQ"), _ask_rate(per[ref], "DQ")
         if vq is not None and dq is not None:
             extra.append(

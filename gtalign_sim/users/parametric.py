@@ -2,8 +2,11 @@
 
 It chooses between a detailed (DQ) and a vague (VQ) question by weighing the effort of
 writing detail against the benefit it expects, given its *belief* about how the
-assistant responds to each kind of question (a Dirichlet over DA/CQ/AQ per strategy,
-updated after every episode: users learn an assistant's reputation). It then answers
+assistant responds to each kind of question (a Dirichlet over DA/CQ/AQ per strategy).
+With ``learn=True`` the belief is updated after every episode — users learn an
+assistant's reputation, so its policy shapes the questions it gets; the default
+(``False``) keeps users stationary, so that assistants compared on the same seeds face
+exactly the same questions. It then answers
 clarifying questions truthfully at a cost, judges answers with the task's judge, pays
 reading and pricing costs, and stops when satisfied, out of patience, or when another
 round is not worth it (:class:`~gtalign_sim.users.base.BaseUser`).
@@ -86,7 +89,8 @@ class ParametricUser(BaseUser):
         renderer: the text source.
         belief_prior: Dirichlet pseudo-counts of the initial belief about the
             assistant's response mode, per strategy (``{"DQ": [da, cq, aq], "VQ": [...]}``).
-        learn: update the belief after each episode from the assistant's first mode.
+        learn: update the belief after each episode from the assistant's first mode
+            (off by default: a stationary population).
         expected_skill: the user's expectation that an answer is executed correctly.
     """
 
@@ -95,7 +99,7 @@ class ParametricUser(BaseUser):
         world: WorldConfig | None = None,
         renderer: TemplateRenderer | None = None,
         belief_prior: Mapping[str, Any] | None = None,
-        learn: bool = True,
+        learn: bool = False,
         expected_skill: float = 0.85,
     ) -> None:
         super().__init__(world, renderer)

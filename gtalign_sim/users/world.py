@@ -114,7 +114,7 @@ class WorldConfig:
     skill: Mapping[str, float] = field(
         default_factory=lambda: {"easy": 0.95, "medium": 0.85, "hard": 0.70}
     )
-    verbosity_skill: tuple[float, float, float] = (-0.05, 0.0, 0.04)
+    verbosity_skill: tuple[float, float, float] = (-0.04, 0.0, 0.02)
     followup_effort: float = 0.5
     redundant_question_cost: float = 0.05
     cue_dq: tuple[float, float] = (5.0, 2.0)
