@@ -37,9 +37,12 @@ class Decision:
         belief: its belief ``[P(DQ), P(VQ)]`` about the user's question, if any.
         trace: the four-block ``<thinking><payoff><analyze><response>`` text, if any.
         estimates: anything else worth recording (expected U and L of the choice…).
+        text: the reply's text, for assistants that write their own; ``None`` lets the
+            environment render the template text for ``action``.
     """
 
     action: int
+    text: str | None = None
     payoff: PayoffMatrix | None = None
     belief: np.ndarray | None = None
     trace: str | None = None

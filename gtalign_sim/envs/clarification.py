@@ -283,6 +283,7 @@ class ClarificationGameEnv(AECEnv):
         self.history: list[Turn] = []
         self.turn = 0
         self.provider_net = 0.0
+        self.provider_revenue = 0.0
         self.provider_errors = 0
         self.provider_tokens = {"prompt": 0, "completion": 0}
         self.format_scores: list[float] = []
@@ -364,6 +365,8 @@ class ClarificationGameEnv(AECEnv):
         prompt = self.world.system_tokens + sum(t.tokens for t in self.history)
         _, _, pn_in, pn_out = self.world.token_prices(self.profile.pricing)
         self.provider_net += self.world.provider_money_value * (pn_in * prompt + pn_out * tokens)
+        turn_cost = self.world.policy(self.profile.pricing).marginal_cost(prompt, tokens)
+        self.provider_revenue += self.world.provider_money_value * turn_cost.provider_revenue
         self.provider_tokens["prompt"] += prompt
         self.provider_tokens["completion"] += tokens
         self.format_scores.append(1.0)
@@ -428,7 +431,7 @@ class ClarificationGameEnv(AECEnv):
         fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
         q_llm = comps.get("quality_llm", comps.get("quality", 0.0))
         l_val, l_terms = finalize_llm(
-            q_llm, fmt, self.provider_net, self.world, self.provider_errors
+            q_llm, fmt, self.provider_net, self.world, self.provider_errors, self.provider_revenue
         )
         u, l_val = float(u), float(l_val)
         agg = float(self._aggregate(u, l_val))

@@ -46,6 +46,8 @@ def run_episode(
                 entry["payoff"] = decision.payoff.rounded(3).to_gtalign()
             if decision.belief is not None:
                 entry["belief"] = [round(float(x), 6) for x in decision.belief]
+            if decision.trace is not None:
+                entry["trace"] = decision.trace
             if decision.estimates:
                 entry["estimates"] = {
                     k: (round(float(v), 6) if isinstance(v, float) else v)

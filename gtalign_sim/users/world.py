@@ -265,12 +265,19 @@ def finalize_user(
 
 
 def finalize_llm(
-    quality: Any, format_score: Any, net_money: Any, config: WorldConfig, errors: Any = 0.0
+    quality: Any,
+    format_score: Any,
+    net_money: Any,
+    config: WorldConfig,
+    errors: Any = 0.0,
+    revenue: Any = None,
 ) -> tuple[Any, dict[str, Any]]:
     """The provider's welfare ``L`` in [0, 1] and its terms (vectorised).
 
     ``L = (s·Q + f·format + clip(net, −M, M) − E·errors + M + E·T) / (s + f + 2M + E·T)``
-    with ``T = max_turns`` (at most one error per turn); the terms sum to ``L``.
+    with ``T = max_turns`` (at most one error per turn); the terms sum to ``L``. When
+    ``revenue`` (in the same units as ``net_money``) is given, the money term is split into
+    ``revenue`` and ``compute`` (``net = revenue − compute``), both scaled by the clip.
     """
     s, f, m = config.provider_success, config.provider_format, config.provider_money_cap
     e_max = config.provider_error_cost * config.max_turns
@@ -285,6 +292,13 @@ def finalize_llm(
         "money": net / scale,
         "errors": -config.provider_error_cost * errs / scale,
     }
+    if revenue is not None:
+        raw = np.asarray(net_money, float)
+        shrink = np.where(np.abs(raw) > 1e-15, net / np.where(raw == 0, 1.0, raw), 1.0)
+        rev = np.asarray(revenue, float)
+        money = terms.pop("money")
+        terms["revenue"] = rev * shrink / scale
+        terms["compute"] = money - terms["revenue"]
     return np.clip(sum(terms.values()), 0.0, 1.0), terms
 
 
