@@ -41,10 +41,17 @@ ASSISTANTS: dict[str, Any] = {
     "linear_welfare": lambda **kw: ObjectiveAssistant("sum", **kw),
     "gtalign": lambda **kw: GTAlignAssistant(**kw),
     "oracle": lambda **kw: OracleAssistant(**kw),
+    "llm_gtalign": lambda **kw: _llm(**kw),
 }
 """Built-in assistants by name (what ``assistants=[...]`` in configs accepts)."""
 
-_MODEL_BASED = {"selfish_llm", "user_only", "linear_welfare", "gtalign", "oracle"}
+_MODEL_BASED = {"selfish_llm", "user_only", "linear_welfare", "gtalign", "oracle", "llm_gtalign"}
+
+
+def _llm(**kw: Any) -> Assistant:
+    from .llm import LLMAssistant
+
+    return LLMAssistant(**kw)
 
 
 def build_assistant(name: str, **kwargs: Any) -> Assistant:

@@ -305,13 +305,17 @@ class ClarificationGameEnv(AECEnv):
                     raise ValueError("options['strategy'] needs a BaseUser-derived simulator")
             if isinstance(self.user_sim, BaseUser):
                 self.user_sim.forced_strategy = forced
-            self._open(self.user_sim.reset(task, profile, self._rng_user))
             self.agent_selection = "assistant"
             self._phase = "assistant"
+            self._open(self.user_sim.reset(task, profile, self._rng_user))
         self._update_infos()
 
     def _open(self, message: Any) -> None:
         self.strategy = message.strategy
+        if message.stop is not None:  # the simulator failed before asking anything
+            self.cue = float("nan")
+            self._end(message)
+            return
         a, b = self.world.cue_dq if self.strategy == "DQ" else self.world.cue_vq
         self.cue = float(self._rng_cue.beta(a, b))
         self._add_user_turn(message.text)
@@ -350,26 +354,45 @@ class ClarificationGameEnv(AECEnv):
         self._user_responds()
 
     def _assistant_step(self, action: Any) -> None:
+        # ``action`` is an index, or a decision object carrying the assistant's own text
+        # (LLM assistants): ``.action``, ``.text`` and optional ``.estimates`` with
+        # ``format_score``, ``billed_prompt_tokens`` and ``billed_completion_tokens``.
+        own_text: str | None = None
+        extra: dict[str, Any] = {}
+        if hasattr(action, "action"):
+            own_text = getattr(action, "text", None)
+            extra = dict(getattr(action, "estimates", None) or {})
+            action = action.action
         mode, verbosity = decode_action(action)
         self.actions.append(int(action))
         task = self.task
         known = self.user_sim.state.intent_stated
         assumed = self.profile.intent if known else task.most_likely().id
-        correct = True
-        if mode != "CQ":
-            correct = bool(
-                self._outcome_u[self.turn] < self.world.p_correct(task.difficulty, verbosity)
-            )
-        text = self.renderer.assistant_turn(task, mode, verbosity, assumed, correct)
+        if own_text is not None:
+            text, assumed_rec = own_text, None
+        else:
+            correct = True
+            if mode != "CQ":
+                correct = bool(
+                    self._outcome_u[self.turn] < self.world.p_correct(task.difficulty, verbosity)
+                )
+            text = self.renderer.assistant_turn(task, mode, verbosity, assumed, correct)
+            assumed_rec = assumed if mode != "CQ" else None
         tokens = count_tokens(text)
-        prompt = self.world.system_tokens + sum(t.tokens for t in self.history)
+        prompt = int(
+            extra.get("billed_prompt_tokens")
+            or self.world.system_tokens + sum(t.tokens for t in self.history)
+        )
+        completion = int(extra.get("billed_completion_tokens") or tokens)
         _, _, pn_in, pn_out = self.world.token_prices(self.profile.pricing)
-        self.provider_net += self.world.provider_money_value * (pn_in * prompt + pn_out * tokens)
-        turn_cost = self.world.policy(self.profile.pricing).marginal_cost(prompt, tokens)
+        self.provider_net += self.world.provider_money_value * (
+            pn_in * prompt + pn_out * completion
+        )
+        turn_cost = self.world.policy(self.profile.pricing).marginal_cost(prompt, completion)
         self.provider_revenue += self.world.provider_money_value * turn_cost.provider_revenue
         self.provider_tokens["prompt"] += prompt
-        self.provider_tokens["completion"] += tokens
-        self.format_scores.append(1.0)
+        self.provider_tokens["completion"] += completion
+        self.format_scores.append(float(extra.get("format_score", 1.0)))
         if mode != "CQ":
             from ..tasks.judges import judge_response
 
@@ -381,8 +404,10 @@ class ClarificationGameEnv(AECEnv):
                 text=text,
                 mode=mode,
                 verbosity=verbosity,
-                assumed_intent=assumed if mode != "CQ" else None,
+                assumed_intent=assumed_rec,
                 tokens=tokens,
+                billed_prompt=prompt,
+                billed_completion=completion,
             )
         )
         self.turn += 1
@@ -470,6 +495,7 @@ class ClarificationGameEnv(AECEnv):
             "llm_terms": {k: float(v) for k, v in l_terms.items()},
             "user_costs": {k: float(v) for k, v in comps.items() if not k.startswith("quality")},
             "stop_reason": self.stop.value if self.stop else None,
+            "format_score": fmt,
             "wrong_answers": int(self.provider_errors),
         }
         if hasattr(self.user_sim, "observe_episode"):

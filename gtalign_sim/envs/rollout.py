@@ -54,7 +54,9 @@ def run_episode(
                     for k, v in decision.estimates.items()
                 }
             decisions.append(entry)
-        env.step(decision.action)
+        # the raw env takes the decision itself, so an LLM's own text and format score
+        # reach it; wrapped envs (PettingZoo's bounds checks) take the index
+        env.step(decision if isinstance(env, ClarificationGameEnv) else decision.action)
     record = dict(env.episode)
     record["decisions"] = decisions
     return record

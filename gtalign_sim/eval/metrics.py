@@ -82,6 +82,7 @@ SCALAR_METRICS: tuple[str, ...] = (
     "answer_quality",
     "tokens",
     "turns",
+    "format_score",
 )
 """Per-episode scalars summarised with a mean and 95% CI for every assistant."""
 

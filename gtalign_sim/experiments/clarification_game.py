@@ -43,6 +43,10 @@ class Settings:
     tasks_per_family: int
     task_seed: int
     output_dir: Path
+    backend: dict[str, Any]
+    user_backend: dict[str, Any] | None
+    assistant_backend: dict[str, Any] | None
+    llm: dict[str, Any]
     progress: bool
     plots: bool
     print_table: bool
@@ -111,6 +115,42 @@ def validate(cfg: Any) -> Settings:
         raise ValueError(
             f"env.assistant_reward {reward!r} invalid; valid choices: ['aggregate', 'llm']"
         )
+    from ..agents.llm import FALLBACKS, STEERING
+    from ..backends import BACKENDS
+
+    def backend_spec(node: Any, key: str) -> dict[str, Any] | None:
+        if node is None:
+            return None
+        spec = dict(_container(node))
+        if spec.get("name") not in BACKENDS:
+            raise ValueError(
+                f"{key}.name {spec.get('name')!r} invalid; valid choices: {list(BACKENDS)}"
+            )
+        return spec
+
+    backend = backend_spec(cfg.get("backend") or {"name": "template"}, "backend")
+    assert backend is not None
+    user_backend = backend_spec(cfg.get("user_backend"), "user_backend")
+    assistant_backend = backend_spec(cfg.get("assistant_backend"), "assistant_backend")
+    llm = dict(_container(cfg.get("llm")) or {})
+    if llm.get("steering", "none") not in STEERING:
+        raise ValueError(
+            f"llm.steering {llm.get('steering')!r} invalid; valid choices: {list(STEERING)}"
+        )
+    if llm.get("fallback", "template") not in FALLBACKS:
+        raise ValueError(
+            f"llm.fallback {llm.get('fallback')!r} invalid; valid choices: {list(FALLBACKS)}"
+        )
+    mode = str(cfg.get("llm_agents", "auto"))
+    if mode not in ("auto", "on", "off"):
+        raise ValueError(f"llm_agents {mode!r} invalid; valid choices: ['auto', 'off', 'on']")
+    use_llm = mode == "on" or (mode == "auto" and backend["name"] != "template")
+    if use_llm:
+        default_user = user_spec.get("_target_", "gtalign_sim.users.ParametricUser")
+        if default_user == "gtalign_sim.users.ParametricUser":
+            user_spec = {**user_spec, "_target_": "gtalign_sim.users.LLMUser"}
+        if "llm_gtalign" not in names:
+            names = ("llm_gtalign", *names)
     out = cfg.get("output_dir") or "outputs/clarification_game"
     return Settings(
         seed=_int(cfg, "seed", 0),
@@ -128,16 +168,32 @@ def validate(cfg: Any) -> Settings:
         tasks_per_family=_int(env_cfg, "tasks_per_family", 1),
         task_seed=_int(env_cfg, "task_seed", 0),
         output_dir=Path(str(out)),
+        backend=backend,
+        user_backend=user_backend,
+        assistant_backend=assistant_backend,
+        llm=llm,
         progress=bool(cfg.get("progress", True)),
         plots=bool(cfg.get("plots", True)),
         print_table=bool(cfg.get("print_table", True)),
     )
 
 
-def _assistant(name: str, s: Settings) -> Any:
+def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
     from ..agents import build_assistant
 
     kwargs: dict[str, Any] = {"world": s.world, "population": s.population, "seed": s.seed}
+    if name == "llm_gtalign":
+        return build_assistant(
+            name,
+            backend=backends["assistant"],
+            steering=s.llm.get("steering", "none"),
+            max_tokens=int(s.llm.get("max_tokens", 1024)),
+            temperature=float(s.llm.get("temperature", 0.0)),
+            fallback=s.llm.get("fallback", "template"),
+            rule=s.gtalign_rule,
+            n_particles=s.n_particles,
+            **kwargs,
+        )
     if name == "oracle":
         kwargs["n_particles"] = s.oracle_particles
     elif name != "random":
@@ -158,13 +214,18 @@ def play(s: Settings) -> list[dict[str, Any]]:
     seeds = episode_seeds(s.seed, n)
     plan = [(i, seeds[i], {"family": s.families[i % len(s.families)]}) for i in range(n)]
 
+    backends = _backends(s)
+    user_spec = dict(s.user_spec)
+    if user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
+        user_spec.setdefault("max_tokens", int(s.llm.get("user_max_tokens", 96)))
+
     def factory() -> ClarificationGameEnv:
         return ClarificationGameEnv(
             world=s.world,
             population=s.population,
             tasks=bank,
             families=s.families,
-            user=dict(s.user_spec),
+            user=_build_user(user_spec, s, backends),
             aggregator=s.aggregator,
             assistant_reward=s.assistant_reward,
         )
@@ -173,7 +234,7 @@ def play(s: Settings) -> list[dict[str, Any]]:
     progress, task_id = _progress(s.progress, total=n * len(s.assistants))
     try:
         for name in s.assistants:
-            assistant = _assistant(name, s)
+            assistant = _assistant(name, s, backends)
             if progress is not None:
                 progress.update(task_id, description=f"{name:>15}")
 
@@ -185,7 +246,34 @@ def play(s: Settings) -> list[dict[str, Any]]:
     finally:
         if progress is not None:
             progress.stop()
+        for b in {id(v): v for v in backends.values() if v is not None}.values():
+            b.close()
     return records
+
+
+def _backends(s: Settings) -> dict[str, Any]:
+    """The backends of a run, built once and shared (a model is loaded once)."""
+    from ..backends import build_backend
+
+    def make(spec: dict[str, Any]) -> Any:
+        params = dict(spec)
+        return build_backend(str(params.pop("name")), **params)
+
+    main = make(s.backend)
+    return {
+        "main": main,
+        "user": make(s.user_backend) if s.user_backend else main,
+        "assistant": make(s.assistant_backend) if s.assistant_backend else main,
+    }
+
+
+def _build_user(spec: dict[str, Any], s: Settings, backends: dict[str, Any]) -> Any:
+    from ..users import build_user
+
+    defaults: dict[str, Any] = {"world": s.world}
+    if spec.get("_target_") == "gtalign_sim.users.LLMUser":
+        defaults["backend"] = backends["user"]
+    return build_user(spec, **defaults)
 
 
 def _progress(enabled: bool, total: int) -> tuple[Any, Any]:
@@ -248,6 +336,7 @@ def run(cfg: Any) -> dict[str, Any]:
         "assistants": list(s.assistants),
         "pricing": dict(s.population.pricing),
         "aggregator": s.aggregator,
+        "backend": {k: v for k, v in s.backend.items() if k != "api_key"},
         "wall_seconds": round(time.perf_counter() - start, 1),
     }
     (out / "summary.md").write_text(
@@ -255,5 +344,16 @@ def run(cfg: Any) -> dict[str, Any]:
     )
     if s.print_table:
         print_summary(metrics)
+        fmt = {
+            name: block["format_score"]["mean"]
+            for name, block in metrics.get("assistant_metrics", {}).items()
+            if isinstance(block.get("format_score"), dict)
+            and block["format_score"].get("mean") is not None
+            and block["format_score"]["mean"] < 1.0
+        }
+        if fmt:
+            print(
+                "four-block format validity: " + ", ".join(f"{k} {v:.2f}" for k, v in fmt.items())
+            )
         print(f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images)}")
     return metrics

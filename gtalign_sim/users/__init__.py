@@ -6,6 +6,7 @@ loaded by import path with :func:`load_user_class`.
 """
 
 from .base import BaseUser, StopReason, Turn, UserMessage, UserSimulator, UserState
+from .llm_user import LLMUser, clean_user_text
 from .parametric import ParametricUser, vague_probability
 from .plugin import build_user, load_user_class
 from .profile import DEFAULT_PERSONAS, PRICING_PLANS, Persona, UserPopulation, UserProfile
@@ -25,6 +26,7 @@ __all__ = [
     "N_ACTIONS",
     "PRICING_PLANS",
     "BaseUser",
+    "LLMUser",
     "ParametricUser",
     "Persona",
     "StopReason",
@@ -37,6 +39,7 @@ __all__ = [
     "UserState",
     "WorldConfig",
     "build_user",
+    "clean_user_text",
     "decode_action",
     "encode_action",
     "finalize_llm",

@@ -73,6 +73,10 @@ class Turn:
     verbosity: int | None = None
     assumed_intent: str | None = None
     tokens: int = 0
+    billed_prompt: int | None = None
+    """Input tokens billed for this assistant turn (default: system + history tokens)."""
+    billed_completion: int | None = None
+    """Output tokens billed (default: ``tokens``; LLM replies also bill hidden reasoning)."""
 
 
 @dataclass(frozen=True)
@@ -245,13 +249,16 @@ class BaseUser(ABC):
         st, prof = self.state, self.state.profile
         assert prof is not None
         turn = history[-1]
-        completion = turn.tokens or count_tokens(turn.text)
-        prompt = self.world.system_tokens + sum(
-            t.tokens or count_tokens(t.text) for t in history[:-1]
-        )
+        visible = turn.tokens or count_tokens(turn.text)
+        completion = turn.billed_completion if turn.billed_completion is not None else visible
+        prompt = turn.billed_prompt
+        if prompt is None:
+            prompt = self.world.system_tokens + sum(
+                t.tokens or count_tokens(t.text) for t in history[:-1]
+            )
         u_in, u_out, _, _ = self.world.token_prices(prof.pricing)
         st.costs["money"] += prof.money_value * (u_in * prompt + u_out * completion)
-        st.costs["reading"] += prof.reading_cost * completion / 100.0
+        st.costs["reading"] += prof.reading_cost * visible / 100.0
 
     def _judge(self, text: str) -> None:
         from ..tasks.judges import judge_response
