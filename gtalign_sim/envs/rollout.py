@@ -9,13 +9,30 @@ import numpy as np
 
 from .clarification import ClarificationGameEnv
 
-__all__ = ["episode_seeds", "run_episode", "run_episodes"]
+__all__ = ["episode_seeds", "record_decision", "run_episode", "run_episodes"]
 
 
 def episode_seeds(seed: int, n: int) -> list[int]:
     """``n`` independent episode seeds derived from the run seed (``SeedSequence``)."""
     children = np.random.SeedSequence(seed).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> 1) for c in children]
+
+
+def record_decision(decision: Any) -> dict[str, Any]:
+    """What an episode record keeps of a decision: action, payoff, belief, trace, estimates."""
+    entry: dict[str, Any] = {"action": int(decision.action)}
+    if decision.payoff is not None:
+        entry["payoff"] = decision.payoff.rounded(3).to_gtalign()
+    if decision.belief is not None:
+        entry["belief"] = [round(float(x), 6) for x in decision.belief]
+    if decision.trace is not None:
+        entry["trace"] = decision.trace
+    if decision.estimates:
+        entry["estimates"] = {
+            k: (round(float(v), 6) if isinstance(v, float) else v)
+            for k, v in decision.estimates.items()
+        }
+    return entry
 
 
 def run_episode(
@@ -41,19 +58,7 @@ def run_episode(
             raise RuntimeError("run_episode expects user_policy='simulator'")
         decision = assistant.act(obs, info)
         if record_decisions:
-            entry: dict[str, Any] = {"action": int(decision.action)}
-            if decision.payoff is not None:
-                entry["payoff"] = decision.payoff.rounded(3).to_gtalign()
-            if decision.belief is not None:
-                entry["belief"] = [round(float(x), 6) for x in decision.belief]
-            if decision.trace is not None:
-                entry["trace"] = decision.trace
-            if decision.estimates:
-                entry["estimates"] = {
-                    k: (round(float(v), 6) if isinstance(v, float) else v)
-                    for k, v in decision.estimates.items()
-                }
-            decisions.append(entry)
+            decisions.append(record_decision(decision))
         # the raw env takes the decision itself, so an LLM's own text and format score
         # reach it; wrapped envs (PettingZoo's bounds checks) take the index
         env.step(decision if isinstance(env, ClarificationGameEnv) else decision.action)

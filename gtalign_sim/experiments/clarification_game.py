@@ -47,6 +47,7 @@ class Settings:
     user_backend: dict[str, Any] | None
     assistant_backend: dict[str, Any] | None
     llm: dict[str, Any]
+    parallel: int
     progress: bool
     plots: bool
     print_table: bool
@@ -172,6 +173,7 @@ def validate(cfg: Any) -> Settings:
         user_backend=user_backend,
         assistant_backend=assistant_backend,
         llm=llm,
+        parallel=_int(cfg, "parallel", 1),
         progress=bool(cfg.get("progress", True)),
         plots=bool(cfg.get("plots", True)),
         print_table=bool(cfg.get("print_table", True)),
@@ -242,12 +244,27 @@ def play(s: Settings) -> list[dict[str, Any]]:
                 if progress is not None:
                     progress.advance(task_id)
 
-            records += run_episodes(factory, assistant, plan, on_episode=tick)
+            batcher = backends.get("batcher")
+            if batcher is not None and s.parallel > 1:
+                from ..envs.lockstep import run_lockstep
+
+                records += run_lockstep(
+                    factory,
+                    assistant,
+                    plan,
+                    n_parallel=s.parallel,
+                    batcher=batcher,
+                    on_episode=tick,
+                )
+            else:
+                records += run_episodes(factory, assistant, plan, on_episode=tick)
     finally:
         if progress is not None:
             progress.stop()
+        closed = {id(backends[k]) for k in ("batcher",) if k in backends}
         for b in {id(v): v for v in backends.values() if v is not None}.values():
-            b.close()
+            if id(b) not in closed:
+                b.close()
     return records
 
 
@@ -260,11 +277,21 @@ def _backends(s: Settings) -> dict[str, Any]:
         return build_backend(str(params.pop("name")), **params)
 
     main = make(s.backend)
-    return {
+    out: dict[str, Any] = {
         "main": main,
         "user": make(s.user_backend) if s.user_backend else main,
         "assistant": make(s.assistant_backend) if s.assistant_backend else main,
     }
+    if s.backend["name"] != "template" and s.parallel > 1 and not s.user_backend:
+        # lockstep: users' and the LLM assistant's calls of one round go out as one batch
+        from ..envs.lockstep import BatchingBackend
+
+        batcher = BatchingBackend(main)
+        out["batcher"] = batcher
+        out["user"] = batcher
+        if not s.assistant_backend:
+            out["assistant"] = batcher
+    return out
 
 
 def _build_user(spec: dict[str, Any], s: Settings, backends: dict[str, Any]) -> Any:
