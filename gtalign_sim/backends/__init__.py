@@ -1,7 +1,8 @@
 """Chat backends: one batched protocol for every way of producing text.
 
 ``template`` (the simulation's deterministic text, no model), ``transformers`` (a local
-Hugging Face model), ``openai`` (any OpenAI-compatible server); build one by name with
+Hugging Face model), ``openai`` (any OpenAI-compatible server), ``vllm`` (the in-process
+vLLM engine); build one by name with
 :func:`build_backend`. :class:`TemplateRenderer` renders the simulation's turns.
 Heavy dependencies are imported only when a backend that needs them is built.
 """
@@ -43,7 +44,7 @@ __all__ = [
     "truncate_at_stop",
 ]
 
-BACKENDS: tuple[str, ...] = ("template", "transformers", "openai")
+BACKENDS: tuple[str, ...] = ("template", "transformers", "openai", "vllm")
 """Backend names accepted by :func:`build_backend` (``backend=`` in configs)."""
 
 
@@ -62,4 +63,8 @@ def build_backend(name: str, **params: Any) -> ChatBackend:
         from .openai_backend import OpenAIBackend
 
         return OpenAIBackend(**params)
+    if name == "vllm":
+        from .vllm_backend import VLLMBackend
+
+        return VLLMBackend(**params)
     raise ValueError(f"unknown backend {name!r}; allowed: {list(BACKENDS)}")
