@@ -160,3 +160,30 @@ def test_experiment_with_llm_backend_reports_format_validity(tmp_path):
     assert metrics["assistant_metrics"]["llm_gtalign"]["format_score"]["mean"] is not None
     recs = [json.loads(x) for x in (tmp_path / "episodes.jsonl").read_text().splitlines()]
     assert len(recs) == 8 and all("format_score" in r for r in recs)
+
+
+def test_experiment_with_llm_judge_restores_rule_judges(tmp_path):
+    from hydra import compose, initialize_config_module
+
+    from gtalign_sim.experiments import clarification_game
+    from gtalign_sim.tasks.judges import JUDGES
+
+    before = dict(JUDGES)
+    with initialize_config_module(config_module="gtalign_sim.conf", version_base=None):
+        cfg = compose(
+            config_name="config",
+            overrides=[
+                "experiment=clarification_game",
+                f"output_dir={tmp_path}",
+                "judge=llm",
+                "episodes_per_family=1",
+                "assistants.names=[always_da]",
+                "progress=false",
+                "plots=false",
+                "print_table=false",
+            ],
+        )
+    metrics = clarification_game.run(cfg)
+    assert dict(JUDGES) == before
+    # the template backend's LLM judge phrases the rule-based verdict: same scores
+    assert metrics["assistant_metrics"]["always_da"]["answer_quality"]["mean"] is not None

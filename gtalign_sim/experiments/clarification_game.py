@@ -47,6 +47,8 @@ class Settings:
     user_backend: dict[str, Any] | None
     assistant_backend: dict[str, Any] | None
     llm: dict[str, Any]
+    judge: str
+    judge_backend: dict[str, Any] | None
     parallel: int
     progress: bool
     plots: bool
@@ -142,6 +144,10 @@ def validate(cfg: Any) -> Settings:
         raise ValueError(
             f"llm.fallback {llm.get('fallback')!r} invalid; valid choices: {list(FALLBACKS)}"
         )
+    judge = str(cfg.get("judge", "rules"))
+    if judge not in ("rules", "llm"):
+        raise ValueError(f"judge {judge!r} invalid; valid choices: ['llm', 'rules']")
+    judge_backend = backend_spec(cfg.get("judge_backend"), "judge_backend")
     mode = str(cfg.get("llm_agents", "auto"))
     if mode not in ("auto", "on", "off"):
         raise ValueError(f"llm_agents {mode!r} invalid; valid choices: ['auto', 'off', 'on']")
@@ -173,6 +179,8 @@ def validate(cfg: Any) -> Settings:
         user_backend=user_backend,
         assistant_backend=assistant_backend,
         llm=llm,
+        judge=judge,
+        judge_backend=judge_backend,
         parallel=_int(cfg, "parallel", 1),
         progress=bool(cfg.get("progress", True)),
         plots=bool(cfg.get("plots", True)),
@@ -233,6 +241,15 @@ def play(s: Settings) -> list[dict[str, Any]]:
         )
 
     records: list[dict[str, Any]] = []
+    restore: dict[str, Any] = {}
+    if s.judge == "llm":
+        from ..agents.llm_judge import LLMJudge
+        from ..tasks.judges import register_judge
+
+        judge_backend = _make_backend(s.judge_backend) if s.judge_backend else backends["main"]
+        backends["judge"] = judge_backend
+        llm_judge = LLMJudge(backend=judge_backend)
+        restore = {f: register_judge(f, llm_judge) for f in s.families}
     progress, task_id = _progress(s.progress, total=n * len(s.assistants))
     try:
         for name in s.assistants:
@@ -261,6 +278,11 @@ def play(s: Settings) -> list[dict[str, Any]]:
     finally:
         if progress is not None:
             progress.stop()
+        if restore:
+            from ..tasks.judges import register_judge
+
+            for f, j in restore.items():
+                register_judge(f, j)
         closed = {id(backends[k]) for k in ("batcher",) if k in backends}
         for b in {id(v): v for v in backends.values() if v is not None}.values():
             if id(b) not in closed:
@@ -268,14 +290,16 @@ def play(s: Settings) -> list[dict[str, Any]]:
     return records
 
 
-def _backends(s: Settings) -> dict[str, Any]:
-    """The backends of a run, built once and shared (a model is loaded once)."""
+def _make_backend(spec: dict[str, Any]) -> Any:
     from ..backends import build_backend
 
-    def make(spec: dict[str, Any]) -> Any:
-        params = dict(spec)
-        return build_backend(str(params.pop("name")), **params)
+    params = dict(spec)
+    return build_backend(str(params.pop("name")), **params)
 
+
+def _backends(s: Settings) -> dict[str, Any]:
+    """The backends of a run, built once and shared (a model is loaded once)."""
+    make = _make_backend
     main = make(s.backend)
     out: dict[str, Any] = {
         "main": main,

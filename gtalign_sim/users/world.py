@@ -346,8 +346,22 @@ class TaskTables:
 
     @classmethod
     def build(cls, task: Task, renderer: TemplateRenderer | None = None) -> TaskTables:
-        """Render every answer variant once and judge it against every intent."""
-        from ..tasks.judges import judge_response
+        """Render every answer variant once and judge it against every intent.
+
+        The model uses the family's *rule-based* judge (what model-based assistants
+        assume), whatever judge is registered for the run.
+        """
+        from ..tasks import judges
+
+        rule_judge = {
+            "math": judges.MathJudge,
+            "ambiguous_qa": judges.AmbiguousQAJudge,
+            "writing": judges.WritingJudge,
+            "safety": judges.SafetyJudge,
+        }[task.family]()
+
+        def judge_response(task: Task, intent: str, text: str) -> Any:
+            return rule_judge.judge(task, intent, text)
 
         renderer = renderer or TemplateRenderer()
         ids = [it.id for it in task.interpretations]
