@@ -30,8 +30,9 @@ How rows become tasks
   unambiguous task with one interpretation; ``multipleQAs###…`` one interpretation per
   ``Meaning i`` (the first four kept, uniform priors): ``detailed`` is the meaning's
   question (the first of ``|``-separated alternatives), ``clarification`` is
-  ``"I mean: <question>"``, and ``label`` is the part of the meaning's question that is not
-  in the single-turn prompt (e.g. ``"in 2016-17"``), else the whole question. The vague
+  ``"I mean: <question>"``. Labels: when every meaning's question is the prompt with a
+  qualifier inserted, the qualifiers without a leading preposition (``"2016-17"``), else
+  the questions themselves, shortened (see ``_reading_labels``). The vague
   phrasing is the single-turn prompt. Answers split on ``|`` into aliases for the judge.
   ``abg-coqa`` rows whose ground truth has neither prefix become a single-answer task (the
   text after ``###`` when there is one, else the whole ground truth); for ``ambig_qa`` that
@@ -285,10 +286,10 @@ def row_task_id(row: Mapping[str, Any], index: int) -> str:
     """The id of the task built from ``row``: ``"<data_source>-<extra_info.index>"``
     (``index``, the row's position, when the row has no ``extra_info.index``)."""
     validate_row(row, index)
-    return f"{row_source(row)}-{_row_index(row, index)}"
+    return f"{_row_source(row)}-{_row_index(row, index)}"
 
 
-def row_source(row: Mapping[str, Any]) -> str:
+def _row_source(row: Mapping[str, Any]) -> str:
     """The row's ``data_source`` (unvalidated)."""
     return _lookup(row, "data_source")
 
@@ -327,13 +328,15 @@ def read_gtalign_parquet(path: str | Path, *, max_rows: int | None = None) -> li
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise ValueError(f"{path}: not a readable parquet file ({exc})") from exc
     _check_schema(pf.schema_arrow, path)
-    if max_rows is not None and (isinstance(max_rows, bool) or int(max_rows) < 0):
+    if max_rows is not None and (
+        isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0
+    ):
         raise ValueError(f"max_rows must be a non-negative int or None, got {max_rows!r}")
     rows: list[dict] = []
     for batch in pf.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
             if max_rows is not None and len(rows) >= max_rows:
-                break
+                return rows
             validate_row(row, len(rows))
             rows.append(row)
     return rows
@@ -543,6 +546,12 @@ def _word_key(word: str) -> str:
     return re.sub(r"\W+", "", word.lower())
 
 
+_LEAD_PREPOSITION = re.compile(
+    r"^(?:as of|due to|according to|in|on|at|for|by|from|during|since|of|with)\s+(?=\S)",
+    re.IGNORECASE,
+)
+
+
 def _insertion(question: str, prompt: str) -> str | None:
     """The words ``question`` inserts into ``prompt`` when it is the prompt plus a
     qualifier (compared word by word, ignoring case and punctuation), else ``None``."""
@@ -562,13 +571,14 @@ def _reading_labels(questions: Sequence[str], prompt: str) -> list[str]:
     """Short, unique names for a task's readings.
 
     When every reading's question is the prompt with a qualifier of two to twelve words
-    inserted, the qualifiers (``"in 2016-17"``, ``"since becoming a public company in
-    1970"``); otherwise each question itself, shortened to 80 characters. Clashes get
+    inserted, the qualifiers without a leading preposition (``"in 2016-17"`` →
+    ``"2016-17"``, ``"as of April 7, 2012"`` → ``"April 7, 2012"``); otherwise each
+    question itself, shortened to 80 characters. Clashes get
     ``" (reading k)"`` appended.
     """
     inserted = [_insertion(q, prompt) for q in questions]
     if all(m is not None and 2 <= count_words(m) <= 12 for m in inserted):
-        labels = [m or "" for m in inserted]
+        labels = [_LEAD_PREPOSITION.sub("", m or "", count=1) or (m or "") for m in inserted]
     else:
         labels = [_shorten(_no_question_mark(q), 80) for q in questions]
     for k, lab in enumerate(labels):
@@ -623,7 +633,7 @@ def _qa_task(
         aliases = _aliases(answer)
         interp = Interpretation(
             id="answer",
-            label=topic,
+            label="the question as asked",
             detailed=detailed,
             clarification=f"Yes, just that: {detailed}",
             answer=answer_main,
@@ -965,7 +975,7 @@ def row_to_task(row: Mapping[str, Any], index: int) -> Task:
     no ``extra_info.index``). ``ValueError`` naming the row and field for a bad row.
     """
     validate_row(row, index)
-    source = row_source(row)
+    source = _row_source(row)
     tid = f"{source}-{_row_index(row, index)}"
     prompt = _lookup(row, "extra_info.single_turn_prompt").strip()
     gt = _lookup(row, "reward_model.ground_truth")
@@ -1096,10 +1106,10 @@ def tasks_from_hf(ds: Iterable[Mapping[str, Any]]) -> list[Task]:
                     raise _err(i, c, f"is not valid JSON ({exc.msg})") from exc
         try:
             out.append(Task.from_dict(d))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(
-                f"row {i}: field 'interpretations' or task fields invalid ({exc})"
-            ) from exc
+        except KeyError as exc:
+            raise _err(i, f"interpretations/{exc.args[0]}", "is missing") from exc
+        except (TypeError, ValueError) as exc:  # the message names the Task/Interpretation field
+            raise ValueError(f"row {i}: invalid task: {exc}") from exc
     return out
 
 

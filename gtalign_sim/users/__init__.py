@@ -10,6 +10,7 @@ from .llm_user import LLMUser, clean_user_text
 from .parametric import ParametricUser, vague_probability
 from .plugin import build_user, load_user_class
 from .profile import DEFAULT_PERSONAS, PRICING_PLANS, Persona, UserPopulation, UserProfile
+from .scripted import SCRIPT_EXHAUSTED, ScriptedUser
 from .world import (
     N_ACTIONS,
     TaskTables,
@@ -25,10 +26,12 @@ __all__ = [
     "DEFAULT_PERSONAS",
     "N_ACTIONS",
     "PRICING_PLANS",
+    "SCRIPT_EXHAUSTED",
     "BaseUser",
     "LLMUser",
     "ParametricUser",
     "Persona",
+    "ScriptedUser",
     "StopReason",
     "TaskTables",
     "Turn",
