@@ -280,6 +280,15 @@ def test_loaded_tasks_render_for_template_assistants(bank):
             assert judge_response(task, interp.id, text).score == 1.0, (task.id, text)
 
 
+def test_unjudgeable_math_task_still_plays_in_the_environment(bank):
+    sqrt = bank.get("math-hard-7")
+    assert answer_text(sqrt, "answer", correct=True, verbosity=1, rng=0) == "Answer: 2\\sqrt{2}."
+    env = ClarificationGameEnv(tasks=bank)
+    for mode in ("DA", "AQ", "CQ"):
+        rec = run_episode(env, FixedAssistant(mode), seed=0, options={"task": sqrt})
+        assert rec["task_id"] == "math-hard-7" and rec["stop_reason"]
+
+
 def test_drop_unjudgeable(rows):
     kept = load_gtalign_tasks(rows, drop_unjudgeable=True)
     assert "math-hard-7" not in kept and len(kept) == len(rows) - 1

@@ -180,14 +180,8 @@ class LLMJudge:
 
     def _template_text(self, item: tuple[Any, str, str]) -> str:
         """With the template backend: the rule-based verdict, phrased as a grader would."""
-        from ..tasks import judges
+        from ..tasks.judges import RULE_JUDGES
 
-        rule_based = {
-            "math": judges.MathJudge,
-            "ambiguous_qa": judges.AmbiguousQAJudge,
-            "writing": judges.WritingJudge,
-            "safety": judges.SafetyJudge,
-        }
         task, intent_id, text = item
-        j = rule_based[task.family]().judge(task, intent_id, text)
+        j = RULE_JUDGES[task.family].judge(task, intent_id, text)
         return f"Rule-based check: {j.reason}\nScore: {j.raw:g}"

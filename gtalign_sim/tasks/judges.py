@@ -57,6 +57,7 @@ from .lexicon import (
 
 __all__ = [
     "JUDGES",
+    "RULE_JUDGES",
     "AmbiguousQAJudge",
     "Judge",
     "Judgement",
@@ -373,12 +374,17 @@ class SafetyJudge(_RuleJudge):
 
 # ------------------------------------------------------------------ registry
 #: The judge used for each family (rule-based by default).
-JUDGES: dict[str, Judge] = {
+RULE_JUDGES: dict[str, Judge] = {
     "math": MathJudge(),
     "ambiguous_qa": AmbiguousQAJudge(),
     "writing": WritingJudge(),
     "safety": SafetyJudge(),
 }
+"""The rule-based judges (never replaced; model-based assistants and the LLM judge's
+template mode use them whatever is registered)."""
+
+JUDGES: dict[str, Judge] = dict(RULE_JUDGES)
+"""The judge in use per family (:func:`register_judge` replaces entries)."""
 
 
 def get_judge(family: str) -> Judge:

@@ -109,6 +109,11 @@ _MATH_CAVEAT = (
 def _math(task: Task, iid: str, correct: bool, verbosity: int, rng: np.random.Generator) -> str:
     jd = task.judge_data
     interp = task.interpretation(iid)
+    if jd.get("numeric") is False or iid not in jd.get("solutions", {}):
+        # a loaded task whose answer is not a number (an expression, an interval): state the
+        # reference answer, or for a flawed answer admit failure; no judge can check more
+        final = interp.answer if correct else "I could not finish this calculation"
+        return f"Answer: {final}."
     sol = jd["solutions"][iid]
     final = _fmt_answer(jd["answers"][iid] if correct else sol["wrong"], jd["unit"])
     steps = list(sol["steps"] if correct else sol["wrong_steps"])

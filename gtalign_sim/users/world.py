@@ -351,14 +351,9 @@ class TaskTables:
         The model uses the family's *rule-based* judge (what model-based assistants
         assume), whatever judge is registered for the run.
         """
-        from ..tasks import judges
+        from ..tasks.judges import RULE_JUDGES
 
-        rule_judge = {
-            "math": judges.MathJudge,
-            "ambiguous_qa": judges.AmbiguousQAJudge,
-            "writing": judges.WritingJudge,
-            "safety": judges.SafetyJudge,
-        }[task.family]()
+        rule_judge = RULE_JUDGES[task.family]
 
         def judge_response(task: Task, intent: str, text: str) -> Any:
             return rule_judge.judge(task, intent, text)
