@@ -299,15 +299,8 @@ def plot_welfare_plane(
             zorder=5,
             label=name,
         )
-        ax.annotate(
-            name,
-            (u, l),
-            xytext=(7, 5),
-            textcoords="offset points",
-            fontsize=8,
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
-        )
+    if means:
+        _means_inset(ax, means, per, names)
     if means:
         mp = np.array([[u, l] for _, u, l in means])
         front = mp[pareto_mask(mp)]
@@ -337,6 +330,52 @@ def plot_welfare_plane(
     if means:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=0.6)
     return _save(fig, path)
+
+
+def _means_inset(ax: Any, means: list[tuple[str, float, float]], per: Any, names: Any) -> None:
+    """A zoom on the leading assistants' mean points (√(U·L) within 0.03 of the best) with
+    their 95% CIs: they crowd together in the full plane."""
+    from gtalign_sim.game.pareto import pareto_mask
+
+    best = max(np.sqrt(max(u, 0) * max(l, 0)) for _, u, l in means)
+    means = [m for m in means if np.sqrt(max(m[1], 0) * max(m[2], 0)) >= best - 0.03]
+    inset = ax.inset_axes([0.05, 0.05, 0.5, 0.5])
+    for name, u, l in means:
+        cu = per[name].get("user_welfare") or {}
+        cl = per[name].get("llm_welfare") or {}
+        xerr = [
+            [u - (cu.get("lo") if cu.get("lo") is not None else u)],
+            [(cu.get("hi") if cu.get("hi") is not None else u) - u],
+        ]
+        yerr = [
+            [l - (cl.get("lo") if cl.get("lo") is not None else l)],
+            [(cl.get("hi") if cl.get("hi") is not None else l) - l],
+        ]
+        color = assistant_color(name, names)
+        inset.errorbar(
+            [u],
+            [l],
+            xerr=xerr,
+            yerr=yerr,
+            fmt="o",
+            ms=5,
+            color=color,
+            mec="black",
+            mew=0.6,
+            elinewidth=0.8,
+            capsize=1.5,
+        )
+        inset.annotate(name, (u, l), xytext=(3, 3), textcoords="offset points", fontsize=6)
+    mp = np.array([[u, l] for _, u, l in means])
+    xs, ys = _frontier_line(mp[pareto_mask(mp)])
+    inset.plot(xs, ys, color="0.15", lw=1.0, ls="--")
+    lo, hi = mp.min(axis=0), mp.max(axis=0)
+    pad = np.maximum(0.01, 0.15 * (hi - lo))
+    inset.set_xlim(lo[0] - pad[0], hi[0] + pad[0])
+    inset.set_ylim(lo[1] - pad[1], hi[1] + pad[1])
+    inset.tick_params(labelsize=6)
+    inset.set_title("leading assistants: means ± 95% CI", fontsize=7)
+    inset.grid(alpha=0.2)
 
 
 def plot_action_mix(metrics: Mapping[str, Any], path: str | Path) -> Path:
