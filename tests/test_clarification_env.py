@@ -126,15 +126,17 @@ def test_wrong_guess_on_vague_question_is_judged_wrong(bank):
 
 def test_external_user_policy_chooses_strategy_and_can_stop(bank):
     env = make_env(bank, user_policy="external")
-    env.reset(seed=2)
+    task = next(t for t in bank if t.ambiguous)
+    profile = UserProfile(intent=task.interpretations[0].id, patience=3)
+    env.reset(seed=2, options={"task": task, "profile": profile})
     assert env.agent_selection == "user"
     env.step(0)  # DQ
     assert env.strategy == "DQ"
     assert env.agent_selection == "assistant"
-    env.step(encode_action("CQ", 0))
-    if env.agent_selection == "user":
-        env.step(1)  # stop
-        assert env.episode["stop_reason"] == "gave_up"
+    env.step(encode_action("CQ", 0))  # no answer yet, patience left: the user decides
+    assert env.agent_selection == "user"
+    env.step(1)  # stop
+    assert env.episode["stop_reason"] == "gave_up"
 
 
 def test_bad_arguments_name_the_field(bank):

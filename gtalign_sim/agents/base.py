@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..backends.template import MODES, VERBOSITIES
+from ..backends.template import VERBOSITIES
 from ..game import PayoffMatrix
 from ..users import N_ACTIONS, decode_action, encode_action
 
@@ -131,6 +131,3 @@ class RandomAssistant:
         mask = np.asarray(observation.get("action_mask", np.ones(N_ACTIONS)), dtype=bool)
         legal = np.flatnonzero(mask)
         return Decision(int(self.rng.choice(legal)))
-
-
-_ = MODES

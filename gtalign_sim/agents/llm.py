@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 
 from ..backends import ChatBackend, ChatRequest, SamplingParams, build_backend
-from ..backends.template import MODES, VERBOSITIES
-from ..game import PayoffMatrix
+from ..backends.template import MODES
 from ..protocol import PromptConfig, ProtocolError, build_instructions, parse
 from ..protocol.render import default_analysis
 from ..users import encode_action
-from .base import Decision, past_actions
+from .base import Decision
 
 __all__ = ["FALLBACKS", "STEERING", "LLMAssistant", "verbosity_of"]
 
@@ -343,6 +342,3 @@ class _Usage:
 def _after_response_tag(trace: str) -> str:
     """The part of a four-block text after ``<response>`` (the template's stage 2)."""
     return trace.split("<response>", 1)[1] if "<response>" in trace else trace
-
-
-_ = (PayoffMatrix, VERBOSITIES, past_actions)

@@ -338,6 +338,5 @@ class OracleAssistant(ModelBasedAssistant):
                 "value": res.value,
                 "user": res.user,
                 "llm": res.llm,
-                "plan": list(res.actions),
             },
         )

@@ -162,8 +162,6 @@ class Planner:
         pricing: the user's plan (observed by the assistant).
         rows: hypotheses about the user with their weights.
         objective: a name in :data:`OBJECTIVES` or ``f(U, L)``.
-        expected_skill_level: verbosity level the *user* assumes when deciding whether
-            another round is worth it (the simulator's rule; 1 = standard).
     """
 
     def __init__(
@@ -354,7 +352,7 @@ class Planner:
         first: Sequence[int],
         later: Sequence[int],
     ) -> np.ndarray:
-        """Values of the best continuation: ``(n_roots, len(first), 3)`` sums and the plan.
+        """Values of the best continuation: ``(n_roots, len(first), 3)`` sums.
 
         Expands every level of the game tree from turn ``k`` (``first`` actions now,
         ``later`` afterwards), then backs up: a node's value is the best action's ended
@@ -372,16 +370,12 @@ class Planner:
             if not len(st) or k >= self.world.max_turns:
                 break
             actions = later
-        self._best_later: list[np.ndarray] = []
         child_value = np.zeros((n_nodes, 3))
-        for ends3, n_act in reversed(levels):
+        for ends3, n_act in reversed(levels[1:]):
             total = ends3 + child_value.reshape(ends3.shape[0], n_act, 3)
-            if ends3 is levels[0][0]:
-                return total
-            best = np.argmax(total[..., 0], axis=1)
-            self._best_later.append(best)
-            child_value = total[np.arange(total.shape[0]), best]
-        raise AssertionError("unreachable")  # pragma: no cover
+            child_value = total[np.arange(total.shape[0]), np.argmax(total[..., 0], axis=1)]
+        ends3, n_act = levels[0]
+        return ends3 + child_value.reshape(ends3.shape[0], n_act, 3)
 
     def best(
         self, prefix: Sequence[int] = (), candidates: Sequence[int] | None = None
@@ -433,6 +427,3 @@ def _concat(states: list[_State]) -> _State:
     if len(states) == 1:
         return states[0]
     return _State(**{k: np.concatenate([getattr(s, k) for s in states]) for k in _State.__slots__})
-
-
-_ = MODES

@@ -49,11 +49,15 @@ class TemplateBackend:
                 continue
             text, stopped = truncate_at_stop(text, req.sampling.stop)
             finish = "stop"
-            words = text.split(" ")
-            while count_tokens(text) > req.sampling.max_tokens and words:
-                words = words[: max(1, len(words) * 9 // 10) - (1 if len(words) == 1 else 0)]
-                text = " ".join(words)
-                finish = "length"
+            if count_tokens(text) > req.sampling.max_tokens:
+                # token counts add up over space-separated words: keep the longest prefix
+                kept, used = [], 0
+                for word in text.split(" "):
+                    used += count_tokens(word)
+                    if used > req.sampling.max_tokens:
+                        break
+                    kept.append(word)
+                text, finish = " ".join(kept), "length"
             out.append(
                 ChatResult(
                     text=text,

@@ -33,7 +33,6 @@ random numbers).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -393,11 +392,7 @@ class ClarificationGameEnv(AECEnv):
         self.provider_tokens["prompt"] += prompt
         self.provider_tokens["completion"] += completion
         self.format_scores.append(float(extra.get("format_score", 1.0)))
-        if mode != "CQ":
-            from ..tasks.judges import judge_response
-
-            if judge_response(task, self.profile.intent, text).q_llm < 0.5:
-                self.provider_errors += 1
+        judged_before = len(getattr(self.user_sim.state, "judgements", None) or [])
         self.history.append(
             Turn(
                 role="assistant",
@@ -411,7 +406,11 @@ class ClarificationGameEnv(AECEnv):
             )
         )
         self.turn += 1
-        stop = self.user_sim.read(self.history) if self.user_policy == "external" else None
+        if self.user_policy == "external":
+            stop = self.user_sim.read(self.history)
+            self._count_error(mode, text, judged_before)
+        else:
+            stop = None
         if self.user_policy == "external" and stop is None:
             # the user has a choice to make: hand the turn to the external policy
             self.agent_selection = "user"
@@ -421,7 +420,24 @@ class ClarificationGameEnv(AECEnv):
         if stop is not None:
             self._end(stop)
             return
-        self._handle(self.user_sim.respond(self.history))
+        msg = self.user_sim.respond(self.history)
+        self._count_error(mode, text, judged_before)
+        self._handle(msg)
+
+    def _count_error(self, mode: str, text: str, judged_before: int) -> None:
+        """Count a wrong answer delivered (the provider's reputation cost), reusing the
+        user's judgement of the turn when the simulator keeps one (BaseUser does)."""
+        if mode == "CQ":
+            return
+        judgements = getattr(self.user_sim.state, "judgements", None)
+        if isinstance(judgements, list) and len(judgements) > judged_before:
+            q_llm = float(judgements[-1]["q_llm"])
+        else:
+            from ..tasks.judges import judge_response
+
+            q_llm = judge_response(self.task, self.profile.intent, text).q_llm
+        if q_llm < 0.5:
+            self.provider_errors += 1
 
     def _user_responds(self) -> None:
         self._handle(self.user_sim.reply())
@@ -626,7 +642,3 @@ def env(**kwargs: Any) -> AECEnv:
     e: AECEnv = raw_env(**kwargs)
     e = wrappers.AssertOutOfBoundsWrapper(e)
     return wrappers.OrderEnforcingWrapper(e)
-
-
-def _replace(profile: UserProfile, **kw: Any) -> UserProfile:
-    return dataclasses.replace(profile, **kw)
