@@ -3,8 +3,11 @@ and the OpenAI backend against a real loopback HTTP server with injected faults.
 
 from __future__ import annotations
 
+import json
+import math
 import os
-import time
+import random
+import threading
 
 import pytest
 from conftest import require
@@ -12,10 +15,17 @@ from conftest import require
 from gtalign_sim.backends import (
     BackendBatchError,
     ChatRequest,
+    ChatResult,
     SamplingParams,
     TemplateBackend,
     build_backend,
     truncate_at_stop,
+)
+from gtalign_sim.backends.base import (
+    MAX_USAGE_TOKENS,
+    check_token_count,
+    request_label,
+    wire_request_id,
 )
 
 
@@ -172,25 +182,116 @@ def test_smollm2_through_transformers():
     assert out.ok and "paris" in out.text.lower()
 
 
+# ------------------------------------------------------- usage counts and wire ids
+
+
+@pytest.mark.parametrize("value", [0, 7, 7.0, MAX_USAGE_TOKENS])
+def test_token_counts_in_range_are_accepted(value):
+    assert check_token_count("n", value) == int(value)
+
+
+@pytest.mark.parametrize(
+    "value", [-1, 1.5, math.nan, math.inf, MAX_USAGE_TOKENS + 1, 10**400, "12", None, True]
+)
+def test_impossible_token_counts_are_rejected(value):
+    with pytest.raises(ValueError, match=r"usage\.prompt_tokens"):
+        check_token_count("usage.prompt_tokens", value)
+    with pytest.raises(ValueError, match="completion_tokens"):
+        ChatResult("x", "stop", completion_tokens=value)
+
+
+def test_wire_ids_are_unique_per_request_and_keep_the_label():
+    ids = [wire_request_id("turn-0") for _ in range(100)]
+    assert len(set(ids)) == 100
+    assert all(request_label(w) == "turn-0" for w in ids)
+    odd = wire_request_id("turn 0/\u00e9\r\nX-Evil: 1")
+    assert odd.isascii() and "\r" not in odd and "\n" not in odd and " " not in odd
+    bare = wire_request_id()
+    assert request_label(bare) == bare and len(bare) == 32
+    assert request_label("a.b") == "a.b"  # ids made elsewhere are their own label
+
+
 # ------------------------------------------------------------- openai over loopback
+#
+# Fault tests run the real OpenAI client against the real loopback server
+# (gtalign_sim.backends.server) wrapped around an instant echo backend, so nothing in them
+# races a timeout: requests meant to succeed get generous timeouts, stalls are held until
+# the test releases them, and each fault's handling is measured per request from the
+# server's arrival log.
+
+GENEROUS = 30.0  # seconds: a request meant to succeed never comes near it
+
+
+class EchoBackend:
+    """Answers instantly with the last message (no model: fault tests must not be slow)."""
+
+    name = "echo"
+
+    def generate(self, requests, *, raise_on_error=True):
+        return [
+            ChatResult(
+                text="echo: " + r.messages[-1]["content"][:40],
+                finish_reason="stop",
+                prompt_tokens=3,
+                completion_tokens=2,
+                request_id=r.request_id,
+            )
+            for r in requests
+        ]
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def echo():
+    """A fresh loopback server over :class:`EchoBackend`; stalls wait for ``release``."""
+    require("openai", "pip install -e '.[api]'")
+    from gtalign_sim.backends.server import ChatServer, FaultPlan
+
+    release = threading.Event()
+    plan = FaultPlan(retry_after=0.3, stall_s=120.0, release=release)
+    server = ChatServer(EchoBackend(), model_name="echo", faults=plan).start()
+    try:
+        yield server
+    finally:
+        release.set()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
 def served(tiny):
     require("openai", "pip install -e '.[api]'")
-    from gtalign_sim.backends.server import ChatServer, FaultPlan
+    from gtalign_sim.backends.server import ChatServer
 
-    plan = FaultPlan(retry_after=0.3, stall_s=1.5)
-    with ChatServer(tiny, model_name="tiny", faults=plan) as server:
+    with ChatServer(tiny, model_name="tiny") as server:
         yield server
 
 
 def client(server, **kw):
-    kw.setdefault("timeout", 0.8)
+    kw.setdefault("timeout", GENEROUS)
     kw.setdefault("max_retries", 3)
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("backoff_max", 0.05)
     return build_backend("openai", model="tiny", base_url=server.url, **kw)
+
+
+def account(server, results):
+    """Check the server's log against the results: one wire id per logical request, used
+    on every one of its attempts and by no other request, arrivals == attempts."""
+    log = list(server.stats.log)
+    assert len(log) == sum(r.attempts for r in results)  # nothing unaccounted for
+    per_id: dict[str, list] = {}
+    for a in log:
+        per_id.setdefault(a.request_id, []).append(a)
+    assert len(per_id) == len(results)  # one wire id per logical request, never reused
+    labels = [r.request_id for r in results]
+    if len(set(labels)) == len(labels):
+        by_label = {r.request_id: r for r in results}
+        for wire, arrivals in per_id.items():
+            res = by_label[request_label(wire)]
+            assert [a.attempt for a in arrivals] == list(range(res.attempts)), wire
+    return per_id
 
 
 def test_openai_backend_matches_direct_generation(served, tiny):
@@ -203,60 +304,212 @@ def test_openai_backend_matches_direct_generation(served, tiny):
     b.close()
 
 
-def test_openai_backend_faults_are_retried_and_accounted(served):
-    served.faults.schedule = {
+def test_openai_backend_faults_are_retried_and_accounted(echo):
+    echo.faults.schedule = {
         "f500": ["http_500", "ok"],
         "f429": ["http_429", "ok"],
-        "stall": ["stall", "ok"],
         "bad": ["malformed", "ok"],
         "drop": ["drop", "ok"],
         "mix": ["drop", "http_500", "malformed", "ok"],
         "dead": ["http_500"] * 10,
     }
-    b = client(served, max_concurrency=4)
-    ids = list(served.faults.schedule) + [f"fine-{i}" for i in range(5)]
-    reqs = [req(PROMPTS[i % len(PROMPTS)], rid=rid, max_tokens=8) for i, rid in enumerate(ids)]
-    start = time.perf_counter()
+    b = client(echo, max_concurrency=4)
+    ids = [*echo.faults.schedule, *(f"fine-{i}" for i in range(5))]
+    reqs = [req(f"prompt {rid}", rid=rid, max_tokens=8) for rid in ids]
     with pytest.raises(BackendBatchError) as info:
         b.generate(reqs)
+    b.close()
     results = info.value.results
     # every request accounted for: one result each, in order, none duplicated
     assert [r.request_id for r in results] == ids
+    per_id = account(echo, results)
     by_id = {r.request_id: r for r in results}
-    for rid in ("f500", "f429", "stall", "bad", "drop"):
+    for rid in ("f500", "f429", "bad", "drop"):
         assert by_id[rid].ok and by_id[rid].attempts == 2, rid
+        assert by_id[rid].text == f"echo: prompt {rid}"
     assert by_id["mix"].ok and by_id["mix"].attempts == 4
     dead = by_id["dead"]
     assert not dead.ok and dead.error.reason == "http_500" and dead.attempts == 4
-    assert served.stats.arrivals["dead"] == 4  # max_retries + 1, no more
+    assert len(echo.stats.arrivals_of("dead")) == 4  # max_retries + 1, no more
     assert all(by_id[f"fine-{i}"].attempts == 1 for i in range(5))
-    assert served.stats.answered["stall"] <= 2  # the stalled attempt may finish late
-    assert all(served.stats.answered[rid] == 1 for rid in ("f500", "f429", "bad", "drop"))
-    assert time.perf_counter() - start >= 0.3  # the 429's Retry-After was honoured
+    for rid in ("f500", "f429", "bad", "drop", "mix", *(f"fine-{i}" for i in range(5))):
+        (wire,) = echo.stats.ids_of(rid)
+        assert echo.stats.answered[wire] == 1, rid
+        assert [a.fault for a in per_id[wire]][-1] == "ok"
+    # the 429's Retry-After was honoured, measured on that request alone: its retry
+    # arrived at least retry_after after the 429'd attempt
+    first, second = echo.stats.arrivals_of("f429")
+    assert (first.fault, second.fault) == ("http_429", "ok")
+    assert second.t - first.t >= echo.faults.retry_after
+
+
+def test_openai_backend_retry_after_is_capped(echo):
+    echo.faults.retry_after = 1000.0
+    echo.faults.schedule = {"slow": ["http_429", "ok"]}
+    b = client(echo, max_retry_after=0.2)
+    res = b.generate([req("x", rid="slow", max_tokens=4)])[0]
     b.close()
+    assert res.ok and res.attempts == 2
+    first, second = echo.stats.arrivals_of("slow")
+    assert second.t - first.t >= 0.2  # waited the cap, not the server's 1000 s
 
 
-def test_openai_backend_does_not_retry_client_errors(served):
-    b = client(served)
+def test_openai_backend_stall_times_out_and_is_retried(echo):
+    # The stalled attempt is held until the test releases it, so it outlasts the client's
+    # timeout whatever the load; only the retry (an instant echo) must beat the timeout.
+    echo.faults.schedule = {"stall": ["stall", "ok"], "stall-dead": ["stall", "stall"]}
+    b = client(echo, timeout=2.0, max_retries=1)
+    results = b.generate(
+        [req("s", rid="stall", max_tokens=4), req("d", rid="stall-dead", max_tokens=4)],
+        raise_on_error=False,
+    )
+    b.close()
+    ok, dead = results
+    assert ok.ok and ok.attempts == 2 and ok.text == "echo: s"
+    assert not dead.ok and dead.error.reason == "timeout" and dead.attempts == 2
+    assert [a.fault for a in echo.stats.arrivals_of("stall")] == ["stall", "ok"]
+    assert [a.fault for a in echo.stats.arrivals_of("stall-dead")] == ["stall", "stall"]
+    account(echo, results)
+    (wire,) = echo.stats.ids_of("stall")
+    assert echo.stats.answered[wire] == 1  # the stalled attempt is still held, unanswered
+
+
+def test_openai_backend_outage_fails_every_request_after_all_retries(echo):
+    echo.faults.default = lambda rid, attempt: "http_500"
+    b = client(echo, max_retries=2, max_concurrency=4)
+    ids = [f"out-{i}" for i in range(10)]
+    with pytest.raises(BackendBatchError) as info:
+        b.generate([req(f"q{i}", rid=rid, max_tokens=4) for i, rid in enumerate(ids)])
+    b.close()
+    results = info.value.results
+    assert [r.request_id for r in results] == ids
+    assert len(info.value.failures) == len(ids)
+    for r in results:
+        assert not r.ok and r.text == "" and r.finish_reason == "error"
+        assert r.error.reason == "http_500" and r.attempts == 3 and r.error.attempts == 3
+    per_id = account(echo, results)
+    assert sorted(len(v) for v in per_id.values()) == [3] * len(ids)  # max_retries + 1 each
+    assert sum(echo.stats.answered.values()) == 0
+
+
+_FAULT_REASON = {
+    "http_500": "http_500",
+    "http_429": "http_429",
+    "malformed": "malformed",
+    "drop": "connection",
+    "bad_usage": "bad_usage",
+}
+
+
+def _chaos(label: str, attempt: int) -> str:
+    """A fixed pseudo-random fault (60 % of attempts) for this attempt of this request."""
+    rng = random.Random(f"{label}/{attempt}")
+    return rng.choice(sorted(_FAULT_REASON)) if rng.random() < 0.6 else "ok"
+
+
+def test_openai_backend_under_a_60_percent_fault_rate_loses_nothing(echo):
+    echo.faults.retry_after = 0.05
+    echo.faults.default = lambda rid, attempt: _chaos(request_label(rid), attempt)
+    b = client(echo, max_retries=1, max_concurrency=8)
+    ids = [f"chaos-{i}" for i in range(60)]
+    results = b.generate(
+        [req(f"q{i}", rid=rid, max_tokens=4) for i, rid in enumerate(ids)], raise_on_error=False
+    )
+    b.close()
+    # exactly one result per request, in order: none lost, none duplicated
+    assert [r.request_id for r in results] == ids
+    per_id = account(echo, results)
+    n_ok = 0
+    for r in results:
+        # what the plan says must happen: bad usage and the second fault are final
+        expected = []
+        for attempt in range(2):
+            expected.append(_chaos(r.request_id, attempt))
+            if expected[-1] in ("ok", "bad_usage"):
+                break
+        (wire,) = echo.stats.ids_of(r.request_id)
+        assert [a.fault for a in per_id[wire]] == expected, r.request_id
+        assert r.attempts == len(expected)
+        if expected[-1] == "ok":
+            n_ok += 1
+            assert r.ok and r.text == f"echo: q{ids.index(r.request_id)}"
+            assert (r.prompt_tokens, r.completion_tokens) == (3, 2)
+        else:
+            assert not r.ok and r.error.reason == _FAULT_REASON[expected[-1]], r.request_id
+            assert r.text == "" and r.error.attempts == r.attempts
+    assert 0 < n_ok < len(ids)  # the plan mixes both outcomes
+
+
+def test_openai_backend_request_ids_are_unique_and_stable_across_retries(echo):
+    echo.faults.default = lambda rid, attempt: "http_500" if attempt == 0 else "ok"
+    b = client(echo, max_retries=2)
+    # callers reuse ids (e.g. "turn-0" on every turn) or give none at all
+    first = b.generate([req("a", rid="turn-0"), req("b", rid="turn-0"), req("c")])
+    second = b.generate([req("d", rid="turn-0")])
+    b.close()
+    assert all(r.ok and r.attempts == 2 for r in first + second)
+    log = list(echo.stats.log)
+    assert len(log) == 8
+    per_id: dict[str, list[int]] = {}
+    for a in log:
+        per_id.setdefault(a.request_id, []).append(a.attempt)
+    # four logical requests, four ids; each id arrived exactly twice (attempt, retry)
+    assert len(per_id) == 4 and all(v == [0, 1] for v in per_id.values())
+    assert len(echo.stats.ids_of("turn-0")) == 3
+    assert all(w.startswith("turn-0.") for w in echo.stats.ids_of("turn-0"))
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [
+        {"prompt_tokens": -5},
+        {"completion_tokens": -1},
+        {"completion_tokens": 2.5},
+        {"prompt_tokens": math.nan},
+        {"completion_tokens": math.inf},
+        {"prompt_tokens": MAX_USAGE_TOKENS + 1},
+        {"completion_tokens": "many"},
+        {"prompt_tokens": [3]},
+    ],
+    ids=json.dumps,
+)
+def test_openai_backend_bad_usage_is_a_typed_failure(echo, usage):
+    echo.faults.bad_usage_values = usage
+    echo.faults.schedule = {"u": ["bad_usage"], "fine": ["ok"]}
+    b = client(echo)
+    with pytest.raises(BackendBatchError) as info:
+        b.generate([req("x", rid="u", max_tokens=4), req("y", rid="fine", max_tokens=4)])
+    b.close()
+    bad, fine = info.value.results
+    assert not bad.ok and bad.error.reason == "bad_usage" and bad.attempts == 1
+    (field,) = usage
+    assert field in str(bad.error)
+    assert bad.prompt_tokens == 0 and bad.completion_tokens == 0 and bad.text == ""
+    assert fine.ok and fine.text == "echo: y"  # the rest of the batch is kept
+    assert len(echo.stats.arrivals_of("u")) == 1  # a miscounting server is not retried
+
+
+def test_openai_backend_does_not_retry_client_errors(echo):
+    b = client(echo)
     bad = ChatRequest(
         messages=({"role": "user", "content": "x"},),
         sampling=SamplingParams(max_tokens=4),
         request_id="client-error",
     )
-    served.faults.schedule = {}
     # the server rejects a request whose body it cannot use with HTTP 400
     b.extra_body = {"messages": "not a list"}
     res = b.generate([bad], raise_on_error=False)[0]
-    assert not res.ok and res.error.reason.startswith("http_4") and res.attempts == 1
     b.close()
+    assert not res.ok and res.error.reason.startswith("http_4") and res.attempts == 1
+    assert len(echo.stats.arrivals_of("client-error")) == 1
 
 
-def test_openai_api_key_comes_from_env_and_is_never_shown(served, monkeypatch):
+def test_openai_api_key_comes_from_env_and_is_never_shown(echo, monkeypatch):
     secret = "sk-test-" + "s3cr3t" * 4
     monkeypatch.setenv("GTALIGN_TEST_KEY", secret)
-    b = client(served, api_key_env="GTALIGN_TEST_KEY")
+    b = client(echo, api_key_env="GTALIGN_TEST_KEY", max_retries=1)
     assert secret not in repr(b) and secret not in str(vars(b).get("api_key_env"))
-    served.faults.schedule = {"k": ["http_500"] * 5}
+    echo.faults.schedule = {"k": ["http_500"] * 5}
     res = b.generate([req("x", rid="k", max_tokens=4)], raise_on_error=False)[0]
     assert secret not in str(res.error)
     b.close()

@@ -12,9 +12,11 @@ from gymnasium.utils.env_checker import check_env
 from pettingzoo.test import api_test, seed_test
 
 import gtalign_sim  # noqa: F401 - registers the Gymnasium env
-from gtalign_sim.agents import FixedAssistant
+from gtalign_sim.agents import FixedAssistant, OracleAssistant
+from gtalign_sim.core import rules
 from gtalign_sim.envs import ClarificationGameEnv, clarification_game_v0
-from gtalign_sim.envs.rollout import episode_seeds, run_episode
+from gtalign_sim.envs.clarification import ASSISTANT_FEATURES
+from gtalign_sim.envs.rollout import assistant_info, episode_seeds, run_episode
 from gtalign_sim.tasks import TaskBank
 from gtalign_sim.users import UserProfile, encode_action
 
@@ -58,18 +60,47 @@ def test_gymnasium_env_checker_and_registration(bank):
     assert "episode" in info and info["episode"]["aggregate"] == pytest.approx(total)
 
 
-def test_episode_record_and_welfare_ranges(bank):
+def test_episode_record_and_welfare_gains(bank):
     env = make_env(bank)
     rec = run_episode(env, FixedAssistant("AQ"), seed=11)
-    for key in ("user_welfare", "llm_welfare", "mutual_welfare", "aggregate", "answer_quality"):
-        assert 0.0 <= rec[key] <= 1.0
-    assert rec["mutual_welfare"] == pytest.approx(np.sqrt(rec["user_welfare"] * rec["llm_welfare"]))
-    assert sum(rec["user_terms"].values()) == pytest.approx(rec["user_welfare"], abs=1e-9)
-    assert sum(rec["llm_terms"].values()) == pytest.approx(rec["llm_welfare"], abs=1e-9)
+    # welfare is a gain over the disagreement point; levels map gains onto [0, 1]
+    u, l_val = rec["user_welfare"], rec["llm_welfare"]
+    assert rec["user_level"] == pytest.approx(float(np.clip((u + 1) / 2, 0, 1)))
+    assert rec["llm_level"] == pytest.approx(float(np.clip((l_val + 1) / 2, 0, 1)))
+    assert rec["mutual_welfare"] == pytest.approx(np.sqrt(max(u, 0.0) * max(l_val, 0.0)))
+    assert rec["aggregate"] == pytest.approx(rec["mutual_welfare"])  # cobb_douglas default
+    assert 0.0 <= rec["answer_quality"] <= 1.0
+    assert set(rec["user_terms"]) == set(rules.USER_TERMS)
+    assert set(rec["llm_terms"]) == set(rules.LLM_TERMS)
+    assert sum(rec["user_terms"].values()) == pytest.approx(u, abs=1e-9)
+    assert sum(rec["llm_terms"].values()) == pytest.approx(l_val, abs=1e-9)
+    assert rec["ledger"]["q_user"] == rec["answer_quality"]
+    assert rec["ledger"]["turns"] == rec["turns"]
     assert rec["transcript"][0]["role"] == "user"
     assert rec["modes"][0] == "AQ"
     assert rec["stop_reason"] in {"satisfied", "patience_exhausted", "max_turns", "gave_up"}
     assert rec["tokens"]["assistant"] > 0
+    assert "cue" not in rec
+
+
+def test_question_type_is_public_and_the_hidden_user_is_privileged(bank):
+    assert "detailed_question" in ASSISTANT_FEATURES
+    assert not {"specificity_cue", "opening_words_100"} & set(ASSISTANT_FEATURES)
+    env = make_env(bank)
+    for seed in range(6):
+        env.reset(seed=seed)
+        obs, _, _, _, info = env.last()
+        assert info["question_type"] == env.strategy in ("DQ", "VQ")
+        detailed = obs["observation"][ASSISTANT_FEATURES.index("detailed_question")]
+        assert detailed == float(env.strategy == "DQ")
+        assert not {"oracle", "profile", "intent", "cue", "privileged"} & set(info)
+    priv = env.privileged_view()
+    assert priv["profile"] == env.profile and priv["intent"] == env.profile.intent
+    assert priv["user_model"] is env.user_sim and priv["world"] is env.world
+    # rollouts hand the privileged view to privileged assistants only
+    assert assistant_info(env, FixedAssistant("DA"), info) is info
+    oracle = OracleAssistant(n_particles=2)
+    assert assistant_info(env, oracle, info)["privileged"]["intent"] == env.profile.intent
 
 
 def test_same_seed_same_episode_and_crn_across_assistants(bank):
@@ -122,6 +153,10 @@ def test_wrong_guess_on_vague_question_is_judged_wrong(bank):
     assert rec["strategy"] == "VQ"
     assert rec["answer_quality"] == 0.0
     assert rec["stop_reason"] == "patience_exhausted"
+    # a wrong answer costs the user more than nothing at all: below the disagreement point
+    assert rec["user_terms"]["wrong"] == pytest.approx(-make_env(bank).world.wrong_answer_cost)
+    assert rec["wrong_answers"] == 1
+    assert rec["user_welfare"] < 0 and rec["mutual_welfare"] == 0.0
 
 
 def test_external_user_policy_chooses_strategy_and_can_stop(bank):

@@ -98,7 +98,6 @@ def make_records(
                     "ambiguous": strategy == "VQ",
                     "profile": profile,
                     "strategy": strategy,
-                    "cue": 0.3,
                     "actions": [0] * len(modes),
                     "modes": modes,
                     "verbosities": ["standard"] * len(modes),
@@ -355,9 +354,10 @@ def test_findings_change_with_the_numbers() -> None:
     m1 = compute_metrics(make_records(30, seed=4))
     recs = make_records(30, seed=4)
     for r in recs:  # make gtalign much worse for the user: it now loses to everyone
-        if r["assistant"] == "gtalign":
-            r["user_welfare"] = max(0.0, r["user_welfare"] - 0.4)
-            r["mutual_welfare"] = math.sqrt(r["user_welfare"] * r["llm_welfare"])
+        if r["assistant"] == "gtalign":  # gains may fall below the disagreement point
+            r["user_welfare"] = r["user_welfare"] - 0.5
+            r["mutual_welfare"] = math.sqrt(max(r["user_welfare"], 0.0) * r["llm_welfare"])
+    assert min(r["user_welfare"] for r in recs) < 0
     m2 = compute_metrics(recs)
     f1, f2 = findings(m1), findings(m2)
     assert f1 != f2

@@ -119,7 +119,9 @@ def test_llm_user_retries_then_stops_with_error(bank):
     rec = run_episode(env, LLMAssistant(backend="template", n_particles=4), seed=0)
     assert rec["stop_reason"] == "error"
     assert len(user.failures) == 3 and "unusable output" in user.failures[0]
-    assert rec["turns"] == 0 and 0.0 <= rec["mutual_welfare"] <= 1.0
+    # nothing was said: no assistant turn, no money, no mutual gain
+    assert rec["turns"] == 0 and rec["transcript"] == [] and rec["mutual_welfare"] == 0.0
+    assert rec["tokens"]["billed_completion"] == 0 and rec["ledger"]["revenue"] == 0.0
 
 
 def test_llm_user_on_template_backend_speaks_and_decides(bank):

@@ -153,6 +153,31 @@ def test_other_invalid_inputs() -> None:
         PerTokenAPI().price_per_input_token = 1.0  # type: ignore[misc]
 
 
+@pytest.mark.parametrize("policy", [Subscription(), PerTokenAPI(), Free()])
+@pytest.mark.parametrize(
+    "bad", [-1, -1e-9, float("nan"), float("inf"), 10**400, np.float64("nan"), np.int64(-3)]
+)
+def test_bad_token_counts_name_the_argument(policy: object, bad: object) -> None:
+    with pytest.raises(ValueError, match="prompt_tokens"):
+        policy.turn_cost(bad, 10)  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="completion_tokens"):
+        policy.turn_cost(10, bad)  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="completion_tokens"):
+        policy.marginal_cost(10, bad)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("bad", ["12", None, True, [1], object()])
+def test_non_numeric_token_counts_are_rejected(bad: object) -> None:
+    with pytest.raises(ValueError, match="prompt_tokens must be a number"):
+        PerTokenAPI().turn_cost(bad, 1)  # type: ignore[arg-type]
+
+
+def test_numpy_token_counts_are_accepted() -> None:
+    expected = PerTokenAPI().turn_cost(3, 4)
+    assert PerTokenAPI().turn_cost(np.int64(3), np.float32(4)) == expected
+    assert PerTokenAPI().turn_cost(np.array(3.0), 4) == expected
+
+
 def test_config_round_trip_and_resolution() -> None:
     for policy in (Subscription(monthly_fee=12.0), PerTokenAPI(price_per_input_token=1e-6), Free()):
         config = policy.to_config()

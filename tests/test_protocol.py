@@ -274,6 +274,48 @@ def test_huge_integer_is_a_protocol_error() -> None:
         parse_payoff(with_value("DQ_DA", "user", "9" * 5000))
 
 
+@pytest.mark.parametrize(
+    ("literal", "match"),
+    [
+        ("1e308", "out of bounds"),
+        ("-1e308", "out of bounds"),
+        ("1000000.5", "out of bounds"),
+        ("1" + "0" * 300, "out of bounds"),  # an integer that still fits a float
+        ("Infinity", "finite number"),
+        ("-Infinity", "finite number"),
+        ("NaN", "finite number"),
+        ("1e309", "finite number"),  # overflows to inf while decoding
+    ],
+)
+def test_out_of_range_payoffs_in_a_reply_are_protocol_errors(literal: str, match: str) -> None:
+    text = reply(with_value("VQ_CQ", "LLM", literal))
+    with pytest.raises(ProtocolError, match=match) as info:
+        parse(text)
+    assert info.value.block == "payoff"
+    assert "VQ_CQ" in str(info.value) and "LLM" in str(info.value)
+    if match == "out of bounds":
+        assert "MAX_ABS_PAYOFF" in str(info.value) and "1e+06" in str(info.value)
+    assert format_score(text) == 0.0
+
+
+@pytest.mark.parametrize("literal", ["inf", "nan", "float('inf')", "1e308 * 10"])
+def test_python_spellings_of_non_finite_payoffs_are_protocol_errors(literal: str) -> None:
+    payoff = repr(PAYOFF).replace("3.1", literal, 1)
+    with pytest.raises(ProtocolError) as info:
+        parse(reply(payoff))
+    assert info.value.block == "payoff"
+
+
+def test_payoffs_at_the_bound_are_accepted_and_usable() -> None:
+    from gtalign_sim.protocol.parser import MAX_ABS_PAYOFF
+
+    assert MAX_ABS_PAYOFF == 1e6
+    text = with_value("DQ_DA", "user", "-1e6")
+    matrix = parse_payoff(text)
+    assert matrix.payoff("DQ", "DA")[0] == -1e6
+    assert matrix.rounded().payoff("DQ", "DA")[0] == -1e6  # no overflow downstream
+
+
 def test_duplicate_keys_are_rejected() -> None:
     text = json.dumps(PAYOFF)[:-1] + ', "DQ_DA": {"LLM": 0.0, "user": 0.0}}'
     with pytest.raises(ProtocolError, match="duplicate key 'DQ_DA'"):

@@ -49,14 +49,22 @@ def test_experiment_writes_outputs_and_is_deterministic(tmp_path):
         "transcript",
         "actions",
         "tokens",
+        "strategy",
         "user_welfare",
         "llm_welfare",
+        "mutual_welfare",
+        "user_level",
+        "llm_level",
+        "user_terms",
+        "llm_terms",
+        "ledger",
         "aggregate",
         "stop_reason",
         "assistant",
         "episode",
     ):
         assert key in rec
+    assert "cue" not in rec  # the question type is observable (game v1)
     clarification_game.run(compose_cfg(SMALL, tmp_path / "b"))
     assert (tmp_path / "a" / "episodes.jsonl").read_text() == (
         tmp_path / "b" / "episodes.jsonl"

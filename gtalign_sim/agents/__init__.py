@@ -6,9 +6,9 @@ from typing import Any
 
 from .base import Assistant, Decision, FixedAssistant, RandomAssistant, past_actions
 from .model_based import (
+    ClairvoyantAssistant,
     GTAlignAssistant,
     ModelBasedAssistant,
-    ObjectiveAssistant,
     OracleAssistant,
 )
 from .planning import OBJECTIVES, Planner, PlanResult, Rows
@@ -17,11 +17,11 @@ __all__ = [
     "ASSISTANTS",
     "OBJECTIVES",
     "Assistant",
+    "ClairvoyantAssistant",
     "Decision",
     "FixedAssistant",
     "GTAlignAssistant",
     "ModelBasedAssistant",
-    "ObjectiveAssistant",
     "OracleAssistant",
     "PlanResult",
     "Planner",
@@ -36,16 +36,29 @@ ASSISTANTS: dict[str, Any] = {
     "always_cq": lambda **kw: FixedAssistant("CQ", **kw),
     "always_aq": lambda **kw: FixedAssistant("AQ", **kw),
     "random": lambda **kw: RandomAssistant(**kw),
-    "selfish_llm": lambda **kw: ObjectiveAssistant("llm", **kw),
-    "user_only": lambda **kw: ObjectiveAssistant("user", **kw),
-    "linear_welfare": lambda **kw: ObjectiveAssistant("sum", **kw),
+    "selfish_llm": lambda **kw: OracleAssistant("llm", **kw),
+    "user_only": lambda **kw: OracleAssistant("user", **kw),
+    "linear_welfare": lambda **kw: OracleAssistant("sum", **kw),
     "gtalign": lambda **kw: GTAlignAssistant(**kw),
+    "gtalign_cd": lambda **kw: GTAlignAssistant(
+        rule="max_welfare", welfare="cobb_douglas", name="gtalign_cd", **kw
+    ),
     "oracle": lambda **kw: OracleAssistant(**kw),
+    "clairvoyant": lambda **kw: ClairvoyantAssistant(**kw),
     "llm_gtalign": lambda **kw: _llm(**kw),
 }
 """Built-in assistants by name (what ``assistants=[...]`` in configs accepts)."""
 
-_MODEL_BASED = {"selfish_llm", "user_only", "linear_welfare", "gtalign", "oracle", "llm_gtalign"}
+_MODEL_BASED = {
+    "selfish_llm",
+    "user_only",
+    "linear_welfare",
+    "gtalign",
+    "gtalign_cd",
+    "oracle",
+    "clairvoyant",
+    "llm_gtalign",
+}
 
 
 def _llm(**kw: Any) -> Assistant:

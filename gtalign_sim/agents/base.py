@@ -1,8 +1,9 @@
 """The assistant protocol and the simple baselines.
 
 An assistant sees what the environment's assistant agent sees — the observation
-(features and action mask) and ``info`` (the task's readings, the transcript, the
-cue, the pricing plan) — and returns a :class:`Decision`: the action (mode ×
+(features and action mask) and ``info`` (the public view: the task's readings, the
+transcript, the question type, the pricing plan; privileged assistants also get
+``info["privileged"]``) — and returns a :class:`Decision`: the action (mode ×
 verbosity), and where it reasons, its payoff matrix and the four-block trace.
 """
 

@@ -10,17 +10,30 @@ Failures never become silent empty strings. A request that fails (after the back
 own retries) comes back as a result with ``ok=False`` and a :class:`BackendError`;
 :meth:`ChatBackend.generate` then raises :class:`BackendBatchError`, which carries every
 result of the batch, so nothing already computed is lost.
+
+Token counts are untrusted when a server reports them: :func:`check_token_count` accepts
+only whole numbers in ``[0, MAX_USAGE_TOKENS]`` (a backend turns anything else into a
+failure with reason ``bad_usage``), and :class:`ChatResult` refuses to hold anything else.
+
+Every request a backend sends over the wire carries an id that is unique to that logical
+request and identical across its retries (:func:`wire_request_id`); the caller's
+``request_id`` (which callers reuse, e.g. ``turn-0`` on every turn) is only its readable
+prefix.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = [
     "FINISH_REASONS",
+    "MAX_USAGE_TOKENS",
     "BackendBatchError",
     "BackendError",
     "ChatBackend",
@@ -28,14 +41,21 @@ __all__ = [
     "ChatResult",
     "SamplingParams",
     "check_results",
+    "check_token_count",
     "normalize_messages",
+    "request_label",
     "truncate_at_stop",
+    "wire_request_id",
 ]
 
 FINISH_REASONS: tuple[str, ...] = ("stop", "length", "error")
 """``stop``: an end-of-sequence token or a stop string; ``length``: ``max_tokens`` hit."""
 
 _ROLES = ("system", "user", "assistant")
+
+MAX_USAGE_TOKENS = 10**7
+"""Largest token count accepted for one request (prompt or completion). No chat model's
+context is anywhere near this; a larger count is a server bug, not a bill to pay."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +151,8 @@ class ChatRequest:
 
 class BackendError(RuntimeError):
     """A request failed for good (after retries). ``reason`` is a short machine-readable tag
-    (``http_500``, ``http_429``, ``timeout``, ``connection``, ``malformed``, ``model``…)."""
+    (``http_500``, ``http_429``, ``timeout``, ``connection``, ``malformed``, ``bad_usage``
+    (the server reported impossible token counts), ``model``…)."""
 
     def __init__(
         self, message: str, *, reason: str, attempts: int = 1, request_id: str | None = None
@@ -154,6 +175,10 @@ class ChatResult:
     request_id: str | None = None
     attempts: int = 1
     error: BackendError | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("prompt_tokens", "completion_tokens"):
+            object.__setattr__(self, name, check_token_count(name, getattr(self, name)))
 
     @property
     def ok(self) -> bool:
@@ -180,6 +205,58 @@ def check_results(results: Sequence[ChatResult], raise_on_error: bool) -> list[C
     if raise_on_error and any(not r.ok for r in results):
         raise BackendBatchError(results)
     return results
+
+
+def check_token_count(name: str, value: Any) -> int:
+    """``value`` as an ``int`` if it is a whole number in ``[0, MAX_USAGE_TOKENS]``.
+
+    Integers (Python or numpy) and integral finite floats (``12.0``) are accepted;
+    booleans, strings, ``None``, fractions, NaN, infinities, negative counts and counts
+    above :data:`MAX_USAGE_TOKENS` raise ``ValueError`` naming ``name`` and the value.
+    """
+    bad = f"{name} must be a whole number in [0, {MAX_USAGE_TOKENS}], got {value!r:.80}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # np.bool_ is no Real
+        raise ValueError(bad)
+    if isinstance(value, numbers.Integral):
+        count = int(value)
+    else:
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(bad) from None
+        if not math.isfinite(as_float) or not as_float.is_integer():
+            raise ValueError(bad)
+        count = int(as_float)
+    if not 0 <= count <= MAX_USAGE_TOKENS:
+        raise ValueError(bad)
+    return count
+
+
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
+_MAX_LABEL = 64
+
+
+def wire_request_id(label: str | None = None) -> str:
+    """A fresh id for one logical request: ``<label>.<uuid4 hex>`` (or the hex alone).
+
+    Send it with every attempt of that request (as ``X-Request-Id``), and make a new one
+    for the next request even when the caller's ``label`` is the same. The label is made
+    header-safe (characters outside ``A-Za-z0-9._:-`` become ``_``; at most 64 kept).
+    """
+    hex_id = uuid.uuid4().hex
+    if not label:
+        return hex_id
+    return f"{_LABEL_UNSAFE.sub('_', str(label))[:_MAX_LABEL]}.{hex_id}"
+
+
+_WIRE_SUFFIX = re.compile(r"\.[0-9a-f]{32}\Z")
+
+
+def request_label(wire_id: str) -> str:
+    """The caller's label of an id made by :func:`wire_request_id` (``wire_id`` itself for
+    ids of any other form, and for an id made without a label)."""
+    m = _WIRE_SUFFIX.search(wire_id)
+    return wire_id[: m.start()] if m and m.start() > 0 else wire_id
 
 
 def truncate_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:

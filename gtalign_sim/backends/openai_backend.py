@@ -8,6 +8,17 @@ responses, honouring ``Retry-After``. Other 4xx errors are not retried. After th
 attempt the request fails with a :class:`~gtalign_sim.backends.base.BackendError` whose
 ``reason`` says why — never an empty string. The API key is read from the environment
 variable named by ``api_key_env`` and is never logged, printed or written anywhere.
+
+Every logical request carries an ``X-Request-Id`` header made by
+:func:`~gtalign_sim.backends.base.wire_request_id`: ``<caller's request_id>.<uuid4 hex>``,
+new for each request (callers reuse their ids) and the same on every retry of it, so a
+server's logs can tell retries from new requests.
+
+Token usage reported by the server is untrusted input: a count that is not a whole number
+in ``[0, MAX_USAGE_TOKENS]`` (negative, fractional, NaN, a string, absurdly large) fails the
+request with reason ``bad_usage``. It is not retried — a server that miscounts is broken,
+not busy — and the text is not returned, since its cost cannot be accounted for. A missing
+count (``null`` or absent) is estimated from the text, as before.
 """
 
 from __future__ import annotations
@@ -23,7 +34,14 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..welfare import count_tokens
-from .base import BackendError, ChatRequest, ChatResult, check_results
+from .base import (
+    BackendError,
+    ChatRequest,
+    ChatResult,
+    check_results,
+    check_token_count,
+    wire_request_id,
+)
 
 __all__ = ["OpenAIBackend"]
 
@@ -145,7 +163,8 @@ class OpenAIBackend:
             kwargs["stop"] = list(s.stop)
         if s.seed is not None:
             kwargs["seed"] = int(s.seed)
-        headers = {"X-Request-Id": req.request_id} if req.request_id else None
+        # one id per logical request, sent unchanged with each of its attempts
+        headers = {"X-Request-Id": wire_request_id(req.request_id)}
         start = time.perf_counter()
         last: BackendError | None = None
         for attempt in range(self.max_retries + 1):
@@ -162,13 +181,23 @@ class OpenAIBackend:
                 finish = (
                     choice.finish_reason if choice.finish_reason in ("stop", "length") else "stop"
                 )
+                try:
+                    prompt_tokens = _usage_count(usage, "prompt_tokens")
+                    completion_tokens = _usage_count(usage, "completion_tokens")
+                except ValueError as exc:
+                    last = BackendError(
+                        f"server reported impossible token usage: {exc}",
+                        reason="bad_usage",
+                        attempts=attempt + 1,
+                        request_id=req.request_id,
+                    )
+                    break
                 return ChatResult(
                     text=text,
                     finish_reason=finish,
-                    prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0)
+                    prompt_tokens=prompt_tokens
                     or sum(count_tokens(m["content"]) for m in req.messages),
-                    completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0)
-                    or count_tokens(text),
+                    completion_tokens=completion_tokens or count_tokens(text),
                     latency_s=time.perf_counter() - start,
                     request_id=req.request_id,
                     attempts=attempt + 1,
@@ -227,6 +256,19 @@ class OpenAIBackend:
         """Stop the worker threads and close the HTTP client."""
         self._pool.shutdown(wait=True)
         self._client.close()
+
+
+def _usage_count(usage: Any, name: str) -> int:
+    """A reported token count, validated (0 when the server did not report it)."""
+    if usage is None:
+        return 0
+    if isinstance(usage, dict):
+        value = usage.get(name)
+    elif isinstance(usage, (str, bytes, bool, int, float, list)):
+        raise ValueError(f"usage must be an object, got {type(usage).__name__}")
+    else:
+        value = getattr(usage, name, None)
+    return 0 if value is None else check_token_count(f"usage.{name}", value)
 
 
 def _retry_after(exc: Any) -> float | None:

@@ -6,15 +6,23 @@ anything else that speaks the protocol — can be tested end to end without a GP
 understands ``continue_final_message``/``add_generation_prompt`` as vLLM does.
 
 For tests, :class:`FaultPlan` makes chosen requests fail the ways real servers do: HTTP
-500, HTTP 429 with ``Retry-After``, a stall longer than the client's timeout, a
-malformed JSON body, or a dropped connection. :class:`ServerStats` counts what arrived
-and what was answered, per request id, so tests can account for every request.
+500, HTTP 429 with ``Retry-After``, a stall (held until the test releases it, so it
+outlasts any client timeout), a malformed JSON body, a dropped connection, or impossible
+token usage in an otherwise good answer. :class:`ServerStats` counts what arrived and what
+was answered, per request id, and logs every arrival with its time, so tests can account
+for every request and measure each fault's handling on its own.
+
+Request ids come from the ``X-Request-Id`` header (a fresh uuid when absent). Ids made by
+:func:`~gtalign_sim.backends.base.wire_request_id` (``<label>.<uuid4 hex>``) are unique
+per logical request; a fault schedule may name either the full id or the caller's label.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -24,11 +32,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .base import ChatRequest, SamplingParams
+from .base import ChatRequest, SamplingParams, request_label
 
-__all__ = ["FAULTS", "ChatServer", "FaultPlan", "ServerStats"]
+__all__ = ["FAULTS", "Arrival", "ChatServer", "FaultPlan", "ServerStats"]
 
-FAULTS: tuple[str, ...] = ("ok", "http_500", "http_429", "stall", "malformed", "drop")
+FAULTS: tuple[str, ...] = (
+    "ok",
+    "http_500",
+    "http_429",
+    "stall",
+    "malformed",
+    "drop",
+    "bad_usage",
+)
 """What the server can do to a request."""
 
 _MAX_BODY = 4 * 1024 * 1024
@@ -38,19 +54,32 @@ _MAX_BODY = 4 * 1024 * 1024
 class FaultPlan:
     """Which fault to apply to the ``n``-th arrival of a request id (0 = first attempt).
 
-    ``schedule`` maps a request id to a list of faults for its successive attempts (missing
-    entries mean ``ok``); ``default`` applies to ids not in the schedule. ``retry_after``
-    is sent with 429s; ``stall_s`` is how long a stall lasts.
+    ``schedule`` maps a request id — the full ``X-Request-Id`` or the caller's label in it
+    (see :func:`~gtalign_sim.backends.base.request_label`) — to a list of faults for its
+    successive attempts (missing entries mean ``ok``); ``default(request_id, attempt)``
+    applies to ids not in the schedule. ``retry_after`` is sent with 429s.
+
+    A ``stall`` holds the request for ``stall_s`` seconds, or until ``release`` (an event
+    the test owns) is set, whichever comes first, and then answers it (late). With
+    ``release`` given and a long ``stall_s``, a stall outlasts any client timeout however
+    busy the machine is. :meth:`ChatServer.stop` sets ``release``.
+
+    ``bad_usage`` answers normally but with the ``usage`` fields replaced by
+    ``bad_usage_values`` (default: a negative prompt token count).
     """
 
     schedule: Mapping[str, list[str]] = field(default_factory=dict)
     default: Callable[[str, int], str] | None = None
     retry_after: float = 0.2
     stall_s: float = 2.0
+    release: threading.Event | None = None
+    bad_usage_values: Mapping[str, Any] = field(default_factory=lambda: {"prompt_tokens": -5})
 
     def fault(self, request_id: str, attempt: int) -> str:
         """The fault for this attempt of this request."""
         plan = self.schedule.get(request_id)
+        if plan is None:
+            plan = self.schedule.get(request_label(request_id))
         if plan is not None:
             f = plan[attempt] if attempt < len(plan) else "ok"
         elif self.default is not None:
@@ -62,14 +91,44 @@ class FaultPlan:
         return f
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One request arriving at the server.
+
+    ``request_id`` is the full ``X-Request-Id``, ``label`` the caller's part of it,
+    ``attempt`` how many times this id had arrived before, ``fault`` what the server did
+    and ``t`` the arrival time (``time.monotonic()``).
+    """
+
+    request_id: str
+    label: str
+    attempt: int
+    fault: str
+    t: float
+
+
 @dataclass
 class ServerStats:
-    """Arrivals and answers per request id (thread-safe counters)."""
+    """Arrivals and answers per request id (thread-safe counters), and a log of arrivals.
+
+    ``answered`` counts answers the server finished sending (a late answer to a client
+    that has gone away may still count: the operating system accepts the bytes).
+    """
 
     arrivals: Counter = field(default_factory=Counter)
     answered: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
+    log: list[Arrival] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arrivals_of(self, label: str) -> list[Arrival]:
+        """Every arrival whose id is ``label`` or was made from it, in arrival order."""
+        with self.lock:
+            return [a for a in self.log if label in (a.label, a.request_id)]
+
+    def ids_of(self, label: str) -> list[str]:
+        """The distinct full ids that arrived for ``label``, in order of first arrival."""
+        return list(dict.fromkeys(a.request_id for a in self.arrivals_of(label)))
 
 
 class ChatServer:
@@ -92,24 +151,43 @@ class ChatServer:
         self.faults = faults or FaultPlan()
         self.stats = ServerStats()
         self._gen_lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with server._conns_lock:
+                    server._conns.add(self.connection)
+
+            def finish(self) -> None:
+                with server._conns_lock:
+                    server._conns.discard(self.connection)
+                super().finish()
 
             def log_message(self, *args: Any) -> None:  # quiet
                 return
 
             def _send(
                 self, code: int, payload: bytes, headers: Mapping[str, str] | None = None
-            ) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(payload)
+            ) -> bool:
+                """Send a response; ``False`` if the client had already gone away."""
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for k, v in (headers or {}).items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                    return False
+                return True
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
@@ -131,12 +209,15 @@ class ChatServer:
                     return
                 raw = self.rfile.read(length)
                 rid = self.headers.get("X-Request-Id") or uuid.uuid4().hex
+                now = time.monotonic()
                 with server.stats.lock:
                     attempt = server.stats.arrivals[rid]
                     server.stats.arrivals[rid] += 1
-                fault = server.faults.fault(rid, attempt)
+                plan = server.faults
+                fault = plan.fault(rid, attempt)
                 with server.stats.lock:
                     server.stats.faults[fault] += 1
+                    server.stats.log.append(Arrival(rid, request_label(rid), attempt, fault, now))
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -152,7 +233,10 @@ class ChatServer:
                     )
                     return
                 if fault == "stall":
-                    time.sleep(server.faults.stall_s)
+                    if plan.release is not None:
+                        plan.release.wait(plan.stall_s)
+                    else:
+                        time.sleep(plan.stall_s)
                 if fault == "malformed":
                     self._send(200, b'{"id": "x", "choices": [{"message": {"content": ')
                     return
@@ -163,9 +247,11 @@ class ChatServer:
                     msg = json.dumps({"error": {"message": f"bad request: {exc}"}}).encode()
                     self._send(400, msg)
                     return
-                with server.stats.lock:
-                    server.stats.answered[rid] += 1
-                self._send(200, json.dumps(result).encode())
+                if fault == "bad_usage":
+                    result["usage"] = {**result["usage"], **plan.bad_usage_values}
+                if self._send(200, json.dumps(result).encode()):
+                    with server.stats.lock:
+                        server.stats.answered[rid] += 1
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         # join in-flight handlers on close (a stalled request may still be computing)
@@ -219,13 +305,28 @@ class ChatServer:
 
     def start(self) -> ChatServer:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving and close the socket.
+
+        Stalled requests are released first, and idle keep-alive connections are ended
+        (their reading side is shut, so a handler waiting for a client's next request
+        returns) — a client left open cannot make ``stop`` hang. Requests being handled
+        are still answered.
+        """
+        if self.faults.release is not None:
+            self.faults.release.set()
         self._httpd.shutdown()
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RD)
         self._httpd.server_close()
 
     def __enter__(self) -> ChatServer:

@@ -16,18 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..core.vocab import MODES, REPLY_KINDS, VERBOSITIES
+
 if TYPE_CHECKING:
     from ..tasks import Task
 
 __all__ = ["MODES", "REPLY_KINDS", "VERBOSITIES", "TemplateRenderer"]
-
-MODES: tuple[str, ...] = ("DA", "CQ", "AQ")
-"""Response modes: direct answer, clarifying question, answer plus one follow-up."""
-VERBOSITIES: tuple[str, ...] = ("concise", "standard", "elaborate")
-"""Verbosity / reasoning budget levels of an assistant turn."""
-REPLY_KINDS: tuple[str, ...] = ("clarify", "redundant", "followup", "correct_intent", "retry")
-"""What a user reply does: answer a CQ, answer a CQ already answered, answer an AQ's
-follow-up, correct an answer aimed at the wrong reading, ask to retry a wrong answer."""
 
 
 def _rng(*parts: object) -> np.random.Generator:

@@ -13,20 +13,28 @@ Agents: ``"user"`` and ``"assistant"``.
   assistant turn ``0 = reply, 1 = stop`` (satisfaction and patience still end the
   episode on their own).
 * **Observations** are dicts ``{"observation": Box(float32), "action_mask": int8}``.
-  The assistant's features (:data:`ASSISTANT_FEATURES`) are what it could see:
-  turn, a noisy specificity cue of the opening message, the question's ambiguity,
-  difficulty, family, the user's pricing plan, whether the user has stated their
-  intent, token counts and the last mode. Never the hidden profile or intent.
-* **Rewards** are terminal: the user gets ``U``, the assistant the configured
-  aggregate (``√(U·L)`` by default) or ``L`` (``assistant_reward="llm"``).
-* **infos**: ``infos["assistant"]`` holds what the assistant may use — ``task`` (the
-  question's readings, not the intent), ``message``, ``history`` (public transcript),
-  ``cue``, ``pricing`` — plus ``oracle`` (privileged, for the oracle assistant only: the
-  user population and the users' current belief). ``infos["user"]`` holds the hidden
-  state for analysis; the final ``infos[agent]["episode"]`` is the episode record.
+  The assistant's features (:data:`ASSISTANT_FEATURES`) are its public view: turn,
+  whether the opening question was detailed (the question type is observable: the
+  text of a detailed question states the reading), the question's ambiguity,
+  difficulty, family, the user's pricing plan, whether the intent has been stated,
+  token counts and the last mode. Never the hidden profile or intent.
+* **Rewards** are terminal, on gains over the disagreement point: the user gets ``U``,
+  the assistant the configured aggregate of ``(U, L)`` (``√(U⁺·L⁺)`` by default) or
+  ``L`` (``assistant_reward="llm"``) or ``U`` (``"user"``).
+* **infos**: ``infos["assistant"]`` is the public view — ``task`` (the question's
+  readings and priors, not the intent), ``message``, ``history`` (public transcript),
+  ``question_type``, ``pricing``, ``turn`` — and, after the episode ends, ``episode``
+  (the record). Privileged data (the profile, the intent, the population, the users'
+  model) is only in :meth:`ClarificationGameEnv.privileged_view`, which rollouts hand
+  to assistants declared ``privileged`` (the oracle, the clairvoyant bound).
+  ``infos["user"]`` holds the user's own state.
+
+The rules (billing, reading, judging, discounting, stopping, the user's reply decision,
+welfare) are :mod:`gtalign_sim.core.rules`, applied by the user simulator's ledger; the
+environment sequences them and renders the text.
 
 Randomness: ``reset(seed)`` derives independent streams (task, profile, strategy choice,
-cue, answer outcomes) from ``numpy.random.SeedSequence(seed)``. Outcome uniforms are
+answer outcomes) from ``numpy.random.SeedSequence(seed)``. Outcome uniforms are
 pre-drawn per turn, so two assistants on the same seed face the same luck (common
 random numbers).
 """
@@ -41,23 +49,27 @@ import numpy as np
 from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
-from ..backends.template import MODES, VERBOSITIES, TemplateRenderer
-from ..game import cobb_douglas
-from ..users import (
+from ..backends.template import TemplateRenderer
+from ..core import rules
+from ..core.vocab import (
+    DIFFICULTIES,
+    FAMILIES,
+    MODES,
     N_ACTIONS,
+    PRICING_PLANS,
+    VERBOSITIES,
+    Strategy,
+    decode_action,
+)
+from ..users import (
     BaseUser,
     StopReason,
     Turn,
     UserPopulation,
     UserProfile,
-    UserSimulator,
     WorldConfig,
     build_user,
-    decode_action,
-    finalize_llm,
-    finalize_user,
 )
-from ..users.profile import PRICING_PLANS
 from ..welfare import count_tokens, get_aggregator
 
 __all__ = [
@@ -68,12 +80,11 @@ __all__ = [
     "raw_env",
 ]
 
-FAMILIES = ("math", "ambiguous_qa", "writing", "safety")
-DIFFICULTIES = ("easy", "medium", "hard")
+ASSISTANT_REWARDS = ("aggregate", "llm", "user")
 
 ASSISTANT_FEATURES: tuple[str, ...] = (
     "turn",
-    "specificity_cue",
+    "detailed_question",
     "ambiguity",
     *(f"difficulty_{d}" for d in DIFFICULTIES),
     *(f"family_{f}" for f in FAMILIES),
@@ -83,9 +94,8 @@ ASSISTANT_FEATURES: tuple[str, ...] = (
     "last_user_tokens_100",
     "user_replies",
     *(f"last_mode_{m}" for m in MODES),
-    "opening_words_100",
 )
-"""Names of the assistant observation's features, in order."""
+"""Names of the assistant observation's features, in order (its public view)."""
 
 USER_FEATURES: tuple[str, ...] = (
     "phase_reply",
@@ -137,7 +147,7 @@ class ClarificationGameEnv(AECEnv):
         user: simulator spec (``{"_target_": path, **kwargs}``) or an instance.
         user_policy: ``"simulator"`` or ``"external"``.
         aggregator: welfare aggregate for the assistant's reward and the record.
-        assistant_reward: ``"aggregate"`` or ``"llm"``.
+        assistant_reward: ``"aggregate"``, ``"llm"`` (L) or ``"user"`` (U).
         render_mode: ``None``, ``"human"`` or ``"ansi"``.
     """
 
@@ -181,21 +191,28 @@ class ClarificationGameEnv(AECEnv):
         self.user_policy = user_policy
         self.renderer = TemplateRenderer()
         if user_policy == "external":
-            self.user_sim: UserSimulator = _ExternalUser(self.world, self.renderer)
+            self.user_sim: BaseUser = _ExternalUser(self.world, self.renderer)
         elif user is None or isinstance(user, (str, Mapping)):
-            self.user_sim = build_user(user, world=self.world, renderer=self.renderer)
-        elif isinstance(user, UserSimulator):
+            built = build_user(user, world=self.world, renderer=self.renderer)
+            if not isinstance(built, BaseUser):
+                raise ValueError(
+                    f"user {type(built).__name__} must subclass gtalign_sim.users.BaseUser "
+                    "(the rules engine keeps the episode's ledger there; plug-ins decide "
+                    "choose_strategy and decide_continue)"
+                )
+            self.user_sim = built
+        elif isinstance(user, BaseUser):
             self.user_sim = user
         else:
             raise ValueError(
                 "user must be None, an import path, a {'_target_': ...} mapping or a "
-                "UserSimulator instance"
+                "BaseUser instance"
             )
         self.aggregator_name = aggregator
         self._aggregate = get_aggregator(aggregator)
-        if assistant_reward not in ("aggregate", "llm"):
+        if assistant_reward not in ASSISTANT_REWARDS:
             raise ValueError(
-                f"assistant_reward {assistant_reward!r} unknown; allowed: ['aggregate', 'llm']"
+                f"assistant_reward {assistant_reward!r} unknown; allowed: {list(ASSISTANT_REWARDS)}"
             )
         self.assistant_reward = assistant_reward
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -250,7 +267,8 @@ class ClarificationGameEnv(AECEnv):
         options = dict(options or {})
         ss = np.random.SeedSequence(seed)
         streams = [np.random.default_rng(s) for s in ss.spawn(6)]
-        self._rng_task, self._rng_profile, self._rng_user, self._rng_cue, rng_out, rng_sp = streams
+        # stream 3 was the v0 specificity cue; kept unused so the other streams stay put
+        self._rng_task, self._rng_profile, self._rng_user, _, rng_out, rng_sp = streams
         self._outcome_u = rng_out.random(self.world.max_turns + 1)
         for i, space in enumerate(self._act_spaces.values()):
             space.seed(int(rng_sp.integers(2**31)) + i)
@@ -281,29 +299,21 @@ class ClarificationGameEnv(AECEnv):
         self.infos: dict[str, dict[str, Any]] = {a: {} for a in self.agents}
         self.history: list[Turn] = []
         self.turn = 0
-        self.provider_net = 0.0
-        self.provider_revenue = 0.0
-        self.provider_errors = 0
         self.provider_tokens = {"prompt": 0, "completion": 0}
         self.format_scores: list[float] = []
         self.actions: list[int] = []
         self.stop: StopReason | None = None
         self.stop_text = ""
         self.strategy: str | None = None
-        self.cue = float("nan")
         self.episode = {}
         if self.user_policy == "external":
             self.agent_selection = "user"
             self._phase = "ask"
         else:
             forced = options.get("strategy")
-            if forced is not None:
-                if forced not in ("DQ", "VQ"):
-                    raise ValueError(f"options['strategy'] must be 'DQ' or 'VQ', got {forced!r}")
-                if not isinstance(self.user_sim, BaseUser):
-                    raise ValueError("options['strategy'] needs a BaseUser-derived simulator")
-            if isinstance(self.user_sim, BaseUser):
-                self.user_sim.forced_strategy = forced
+            if forced is not None and forced not in ("DQ", "VQ"):
+                raise ValueError(f"options['strategy'] must be 'DQ' or 'VQ', got {forced!r}")
+            self.user_sim.forced_strategy = forced
             self.agent_selection = "assistant"
             self._phase = "assistant"
             self._open(self.user_sim.reset(task, profile, self._rng_user))
@@ -312,11 +322,8 @@ class ClarificationGameEnv(AECEnv):
     def _open(self, message: Any) -> None:
         self.strategy = message.strategy
         if message.stop is not None:  # the simulator failed before asking anything
-            self.cue = float("nan")
             self._end(message)
             return
-        a, b = self.world.cue_dq if self.strategy == "DQ" else self.world.cue_vq
-        self.cue = float(self._rng_cue.beta(a, b))
         self._add_user_turn(message.text)
 
     def _add_user_turn(self, text: str) -> None:
@@ -382,17 +389,12 @@ class ClarificationGameEnv(AECEnv):
             extra.get("billed_prompt_tokens")
             or self.world.system_tokens + sum(t.tokens for t in self.history)
         )
-        completion = int(extra.get("billed_completion_tokens") or tokens)
-        _, _, pn_in, pn_out = self.world.token_prices(self.profile.pricing)
-        self.provider_net += self.world.provider_money_value * (
-            pn_in * prompt + pn_out * completion
+        completion = int(
+            extra.get("billed_completion_tokens") or tokens + self.world.reasoning_tokens
         )
-        turn_cost = self.world.policy(self.profile.pricing).marginal_cost(prompt, completion)
-        self.provider_revenue += self.world.provider_money_value * turn_cost.provider_revenue
         self.provider_tokens["prompt"] += prompt
         self.provider_tokens["completion"] += completion
         self.format_scores.append(float(extra.get("format_score", 1.0)))
-        judged_before = len(getattr(self.user_sim.state, "judgements", None) or [])
         self.history.append(
             Turn(
                 role="assistant",
@@ -406,11 +408,8 @@ class ClarificationGameEnv(AECEnv):
             )
         )
         self.turn += 1
-        if self.user_policy == "external":
-            stop = self.user_sim.read(self.history)
-            self._count_error(mode, text, judged_before)
-        else:
-            stop = None
+        external = self.user_policy == "external"
+        stop = self.user_sim.read(self.history) if external else None
         if self.user_policy == "external" and stop is None:
             # the user has a choice to make: hand the turn to the external policy
             self.agent_selection = "user"
@@ -420,24 +419,7 @@ class ClarificationGameEnv(AECEnv):
         if stop is not None:
             self._end(stop)
             return
-        msg = self.user_sim.respond(self.history)
-        self._count_error(mode, text, judged_before)
-        self._handle(msg)
-
-    def _count_error(self, mode: str, text: str, judged_before: int) -> None:
-        """Count a wrong answer delivered (the provider's reputation cost), reusing the
-        user's judgement of the turn when the simulator keeps one (BaseUser does)."""
-        if mode == "CQ":
-            return
-        judgements = getattr(self.user_sim.state, "judgements", None)
-        if isinstance(judgements, list) and len(judgements) > judged_before:
-            q_llm = float(judgements[-1]["q_llm"])
-        else:
-            from ..tasks.judges import judge_response
-
-            q_llm = judge_response(self.task, self.profile.intent, text).q_llm
-        if q_llm < 0.5:
-            self.provider_errors += 1
+        self._handle(self.user_sim.respond(self.history))
 
     def _user_responds(self) -> None:
         self._handle(self.user_sim.reply())
@@ -459,25 +441,17 @@ class ClarificationGameEnv(AECEnv):
 
     # ------------------------------------------------------------- episode end
     def _finish(self) -> None:
-        comps = dict(self.user_sim.welfare_components())
-        u, u_terms = finalize_user(
-            comps.get("quality", 0.0),
-            comps.get("effort", 0.0),
-            comps.get("time", 0.0),
-            comps.get("reading", 0.0),
-            comps.get("money", 0.0),
-            comps.get("misfit", 0.0),
-            self.world.user_cost_cap,
-        )
+        led = self.user_sim.state.ledger
+        if led is None:  # the simulator failed before asking: nothing happened
+            led = rules.Ledger.start(False, False, 0.0, 0.0)
         fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
-        q_llm = comps.get("quality_llm", comps.get("quality", 0.0))
-        l_val, l_terms = finalize_llm(
-            q_llm, fmt, self.provider_net, self.world, self.provider_errors, self.provider_revenue
-        )
+        u, u_terms = rules.user_gain(led, self.world)
+        l_val, l_terms = rules.provider_gain(led, u, self.world, fmt)
         u, l_val = float(u), float(l_val)
         agg = float(self._aggregate(u, l_val))
         modes = [decode_action(a)[0] for a in self.actions]
         verbs = [decode_action(a)[1] for a in self.actions]
+        ledger = led.scalars()
         self.episode = {
             "task_id": self.task.id,
             "family": self.task.family,
@@ -485,7 +459,6 @@ class ClarificationGameEnv(AECEnv):
             "ambiguous": self.task.ambiguous,
             "profile": self.profile.to_dict(),
             "strategy": self.strategy,
-            "cue": self.cue,
             "actions": list(self.actions),
             "modes": modes,
             "verbosities": [VERBOSITIES[v] for v in verbs],
@@ -500,26 +473,25 @@ class ClarificationGameEnv(AECEnv):
                 "billed_prompt": int(self.provider_tokens["prompt"]),
                 "billed_completion": int(self.provider_tokens["completion"]),
             },
-            "answer_quality": float(comps.get("quality", 0.0)),
-            "answer_quality_llm": float(q_llm),
+            "answer_quality": float(ledger["q_user"]),
+            "answer_quality_llm": float(ledger["q_llm"]),
             "user_welfare": u,
             "llm_welfare": l_val,
-            "mutual_welfare": float(cobb_douglas(u, l_val)),
+            "mutual_welfare": float(rules.mutual(u, l_val)),
+            "user_level": float(rules.level(u)),
+            "llm_level": float(rules.level(l_val)),
             "aggregate": agg,
             "aggregator": self.aggregator_name,
             "user_terms": {k: float(v) for k, v in u_terms.items()},
             "llm_terms": {k: float(v) for k, v in l_terms.items()},
-            "user_costs": {k: float(v) for k, v in comps.items() if not k.startswith("quality")},
+            "ledger": {k: float(v) for k, v in ledger.items()},
             "stop_reason": self.stop.value if self.stop else None,
             "format_score": fmt,
-            "wrong_answers": int(self.provider_errors),
+            "wrong_answers": int(ledger["errors"]),
         }
-        if hasattr(self.user_sim, "observe_episode"):
-            self.user_sim.observe_episode(self.episode)
-        self.rewards = {
-            "user": u,
-            "assistant": agg if self.assistant_reward == "aggregate" else l_val,
-        }
+        self.user_sim.observe_episode(self.episode)
+        reward = {"aggregate": agg, "llm": l_val, "user": u}[self.assistant_reward]
+        self.rewards = {"user": u, "assistant": reward}
         truncated = self.stop == StopReason.MAX_TURNS
         for a in self.agents:
             self.terminations[a] = not truncated
@@ -530,25 +502,30 @@ class ClarificationGameEnv(AECEnv):
 
     # ---------------------------------------------------------- observations
     def _update_infos(self) -> None:
-        public = {
+        self.infos["assistant"] = {
             "task": self.task,
             "message": self.history[-1].text if self.history else "",
             "history": list(self.history),
-            "cue": self.cue,
+            "question_type": self.strategy,
             "pricing": self.profile.pricing,
             "turn": self.turn,
-            "oracle": {
-                "population": self.population,
-                "world": self.world,
-                "user_belief": getattr(self.user_sim, "belief", None),
-            },
         }
-        self.infos["assistant"] = public
         self.infos["user"] = {
             "profile": self.profile,
             "strategy": self.strategy,
             "state": self.user_sim.state,
             "phase": self._phase,
+        }
+
+    def privileged_view(self) -> dict[str, Any]:
+        """What only privileged assistants receive: the world, the population, the
+        users' own model (the simulator) and the episode's hidden profile and intent."""
+        return {
+            "world": self.world,
+            "population": self.population,
+            "user_model": self.user_sim,
+            "profile": self.profile,
+            "intent": self.profile.intent,
         }
 
     def observe(self, agent: str) -> dict[str, np.ndarray]:
@@ -568,17 +545,16 @@ class ClarificationGameEnv(AECEnv):
         user_turns = [t for t in self.history if t.role == "user"]
         feats = [
             self.turn / self.world.max_turns,
-            0.0 if np.isnan(self.cue) else self.cue,
+            float(self.strategy == Strategy.DQ.value),
             1.0 - max(priors),
             *_one_hot(task.difficulty, DIFFICULTIES),
             *_one_hot(task.family, FAMILIES),
             *_one_hot(self.profile.pricing, PRICING_PLANS),
-            float(len(user_turns) > 1),
+            float(self.user_sim.state.intent_stated),
             sum(t.tokens for t in self.history) / 1000.0,
             (user_turns[-1].tokens / 100.0) if user_turns else 0.0,
             max(len(user_turns) - 1, 0) / self.world.max_turns,
             *_one_hot(last_mode or "", MODES),
-            (len(user_turns[0].text.split()) / 100.0) if user_turns else 0.0,
         ]
         return np.asarray(feats, dtype=np.float32)
 

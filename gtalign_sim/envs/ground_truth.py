@@ -33,7 +33,8 @@ def estimate_cell_payoffs(
 ) -> PayoffMatrix:
     """Monte-Carlo (U, L) of each (DQ/VQ, DA/CQ/AQ) cell for this task and user.
 
-    Returns a :class:`PayoffMatrix` with welfare in [0, 1] (not the [-5, 5] scale).
+    Returns a :class:`PayoffMatrix` of mean gains over the disagreement point (not the
+    GTAlign [-5, 5] scale).
     """
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
@@ -64,8 +65,9 @@ def calibration_error(
 ) -> dict[str, float]:
     """Mean absolute error of an estimate against the truth, per side and overall.
 
-    ``scale`` converts the estimate to welfare units first: ``{"factor": 10, "offset": 0.5}``
-    maps the GTAlign [-5, 5] scale back to [0, 1] (``x / factor + offset``).
+    ``scale`` converts the estimate to welfare units first: ``{"factor": 5, "offset": 0}``
+    maps the GTAlign [-5, 5] scale back to gains (``x / factor + offset``; see
+    :func:`gtalign_sim.agents.model_based.to_payoff_scale`).
     """
     eu, el = np.asarray(estimate.user, float), np.asarray(estimate.llm, float)
     if scale:

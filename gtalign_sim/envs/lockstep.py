@@ -21,6 +21,7 @@ from typing import Any
 
 from ..backends.base import ChatRequest, ChatResult, check_results
 from .clarification import ClarificationGameEnv
+from .rollout import assistant_info
 
 __all__ = ["BatchingBackend", "run_lockstep"]
 
@@ -184,7 +185,7 @@ def run_lockstep(
             if not live:
                 break
             obs = [envs[k].observe("assistant") for k in live]
-            infos = [envs[k].infos["assistant"] for k in live]
+            infos = [assistant_info(envs[k], assistant, envs[k].infos["assistant"]) for k in live]
             if hasattr(assistant, "act_batch"):
                 decisions = assistant.act_batch(obs, infos)
             else:

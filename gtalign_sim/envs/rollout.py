@@ -9,7 +9,16 @@ import numpy as np
 
 from .clarification import ClarificationGameEnv
 
-__all__ = ["episode_seeds", "record_decision", "run_episode", "run_episodes"]
+__all__ = ["assistant_info", "episode_seeds", "record_decision", "run_episode", "run_episodes"]
+
+
+def assistant_info(env: Any, assistant: Any, info: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The info an assistant receives: the public view, plus the environment's
+    privileged view for assistants declared ``privileged`` (oracle, clairvoyant)."""
+    if not getattr(assistant, "privileged", False):
+        return info
+    raw = getattr(env, "unwrapped", env)
+    return {**info, "privileged": raw.privileged_view()}
 
 
 def episode_seeds(seed: int, n: int) -> list[int]:
@@ -56,7 +65,7 @@ def run_episode(
             continue
         if agent != "assistant":
             raise RuntimeError("run_episode expects user_policy='simulator'")
-        decision = assistant.act(obs, info)
+        decision = assistant.act(obs, assistant_info(env, assistant, info))
         if record_decisions:
             decisions.append(record_decision(decision))
         # the raw env takes the decision itself, so an LLM's own text and format score

@@ -7,7 +7,7 @@ from types import ModuleType
 
 __all__ = ["EXPERIMENTS", "get_experiment"]
 
-EXPERIMENTS: tuple[str, ...] = ("clarification_game",)
+EXPERIMENTS: tuple[str, ...] = ("clarification_game", "prisoners_dilemma")
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["Settings", "run", "validate"]
 
-FAMILIES = ("math", "ambiguous_qa", "writing", "safety")
+from ..core.vocab import FAMILIES
 
 
 @dataclass
@@ -204,8 +204,8 @@ def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
             n_particles=s.n_particles,
             **kwargs,
         )
-    if name == "oracle":
-        kwargs["n_particles"] = s.oracle_particles
+    if name in ("oracle", "selfish_llm", "user_only", "linear_welfare", "clairvoyant"):
+        kwargs["n_particles"] = s.oracle_particles  # exact best responses
     elif name != "random":
         kwargs["n_particles"] = s.n_particles
     if name == "gtalign":
@@ -215,7 +215,6 @@ def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
 
 def play(s: Settings) -> list[dict[str, Any]]:
     """Play every assistant on the episode plan; returns all records (assistant order)."""
-    from ..envs.clarification import ClarificationGameEnv
     from ..envs.rollout import episode_seeds, run_episodes
     from ..tasks import TaskBank
 
@@ -229,16 +228,7 @@ def play(s: Settings) -> list[dict[str, Any]]:
     if user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
         user_spec.setdefault("max_tokens", int(s.llm.get("user_max_tokens", 96)))
 
-    def factory() -> ClarificationGameEnv:
-        return ClarificationGameEnv(
-            world=s.world,
-            population=s.population,
-            tasks=bank,
-            families=s.families,
-            user=_build_user(user_spec, s, backends),
-            aggregator=s.aggregator,
-            assistant_reward=s.assistant_reward,
-        )
+    factory = env_factory(s, bank, user_spec, backends)
 
     records: list[dict[str, Any]] = []
     restore: dict[str, Any] = {}
@@ -288,6 +278,26 @@ def play(s: Settings) -> list[dict[str, Any]]:
             if id(b) not in closed:
                 b.close()
     return records
+
+
+def env_factory(
+    s: Settings, bank: Any, user_spec: dict[str, Any], backends: dict[str, Any]
+) -> Callable[[], Any]:
+    """A function building the run's environment (a fresh user simulator each call)."""
+    from ..envs.clarification import ClarificationGameEnv
+
+    def factory() -> ClarificationGameEnv:
+        return ClarificationGameEnv(
+            world=s.world,
+            population=s.population,
+            tasks=bank,
+            families=s.families,
+            user=_build_user(user_spec, s, backends),
+            aggregator=s.aggregator,
+            assistant_reward=s.assistant_reward,
+        )
+
+    return factory
 
 
 def _make_backend(spec: dict[str, Any]) -> Any:

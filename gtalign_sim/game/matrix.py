@@ -92,8 +92,6 @@ class PayoffMatrix:
             raise ValueError(
                 f"user payoffs have shape {u.shape} but llm payoffs have shape {l.shape}"
             )
-        if not (np.isfinite(u).all() and np.isfinite(l).all()):
-            raise ValueError("payoffs must be finite numbers (no nan or inf)")
         n, m = u.shape
         if user_strategies is None and n == len(GTALIGN_STRATEGIES):
             user_strategies = GTALIGN_STRATEGIES
@@ -101,6 +99,14 @@ class PayoffMatrix:
             assistant_actions = GTALIGN_ACTIONS
         self._strategies = _labels(user_strategies, n, "U", "user_strategies")
         self._actions = _labels(assistant_actions, m, "A", "assistant_actions")
+        for who, arr in (("user", u), ("llm", l)):
+            bad = np.argwhere(~np.isfinite(arr))
+            if bad.size:
+                i, j = (int(k) for k in bad[0])
+                raise ValueError(
+                    f"payoffs must be finite numbers (no nan or inf): the {who} payoff of cell "
+                    f"{self._strategies[i]}_{self._actions[j]} is {float(arr[i, j])!r}"
+                )
         u.setflags(write=False)
         l.setflags(write=False)
         self._u = u

@@ -15,6 +15,11 @@ Layout rules (how :func:`parse` reads a reply):
   literal; each also inside a ```` ```json ```` fence) and validated strictly by
   :meth:`PayoffMatrix.from_gtalign` (exact keys, exact ``LLM``/``user`` sub-keys, finite
   numbers, no booleans). Duplicate keys are rejected too.
+* Payoff values are untrusted numbers and are bounded here, where they enter: every value
+  must be finite with ``|x| <=`` :data:`MAX_ABS_PAYOFF` (``1e6``; the GTAlign scale is
+  about -10..10, so this only catches garbage). A value beyond it raises
+  :class:`ProtocolError` naming the cell and the bound, instead of overflowing later
+  (e.g. in :meth:`PayoffMatrix.rounded`, or in a welfare product).
 
 The scanner uses ``str.find``/``str.count`` and flat regular expressions only, and input is
 bounded (:data:`MAX_INPUT_CHARS`, :data:`MAX_PAYOFF_CHARS`), so adversarial text parses in
@@ -47,6 +52,7 @@ from .errors import ProtocolError
 __all__ = [
     "ALL_TAGS",
     "BLOCKS",
+    "MAX_ABS_PAYOFF",
     "MAX_INPUT_CHARS",
     "MAX_PAYOFF_CHARS",
     "ParsedReply",
@@ -65,6 +71,11 @@ MAX_INPUT_CHARS = 200_000
 
 MAX_PAYOFF_CHARS = 20_000
 """Longest payoff text :func:`parse_payoff` accepts (bounds the Python-literal fallback)."""
+
+MAX_ABS_PAYOFF = 1e6
+"""Largest payoff magnitude :func:`parse_payoff` accepts (the GTAlign scale is about
+-10..10; anything near this bound is already nonsense, and far below where rounding,
+squaring or multiplying payoffs could overflow a float)."""
 
 _CURLY_QUOTES = str.maketrans(
     {
@@ -309,8 +320,9 @@ def parse_payoff(
 
     Returns the :class:`PayoffMatrix`; raises :class:`ProtocolError` (never anything else
     for a ``str``) when the text is longer than :data:`MAX_PAYOFF_CHARS`, cannot be decoded,
-    or fails validation (the message of :class:`PayoffFormatError` is kept: it names the
-    missing/unexpected key or the offending value).
+    fails validation (the message of :class:`PayoffFormatError` is kept: it names the
+    missing/unexpected key or the offending value), or holds a value with magnitude above
+    :data:`MAX_ABS_PAYOFF` (the message names the cell, the player and the bound).
     """
     if not isinstance(text, str):
         raise ProtocolError(f"payoff must be a str, got {type(text).__name__}", block="payoff")
@@ -328,7 +340,9 @@ def parse_payoff(
             block="payoff",
         )
     try:
-        return PayoffMatrix.from_gtalign(obj, user_strategies=strategies, assistant_actions=actions)
+        matrix = PayoffMatrix.from_gtalign(
+            obj, user_strategies=strategies, assistant_actions=actions
+        )
     except PayoffFormatError as exc:
         raise ProtocolError(f"invalid payoff: {exc}", block="payoff") from None
     except (ValueError, TypeError, ArithmeticError) as exc:
@@ -340,6 +354,22 @@ def parse_payoff(
     except Exception as exc:  # defensive: the contract is that only ProtocolError escapes
         message = f"invalid payoff: {type(exc).__name__}: {exc}"
         raise ProtocolError(message[:300], block="payoff") from None
+    _check_bounds(matrix)
+    return matrix
+
+
+def _check_bounds(matrix: PayoffMatrix) -> None:
+    """Raise :class:`ProtocolError` for the first value with ``|x| > MAX_ABS_PAYOFF``."""
+    for i, s in enumerate(matrix.user_strategies):
+        for j, a in enumerate(matrix.assistant_actions):
+            for who, values in (("user", matrix.user), ("LLM", matrix.llm)):
+                x = float(values[i, j])
+                if not abs(x) <= MAX_ABS_PAYOFF:  # also catches nan, defensively
+                    raise ProtocolError(
+                        f"invalid payoff: payoff['{s}_{a}'][{who!r}] = {x:g} is out of bounds "
+                        f"(|x| must be <= MAX_ABS_PAYOFF = {MAX_ABS_PAYOFF:g})",
+                        block="payoff",
+                    )
 
 
 # ---------------------------------------------------------------------- layout

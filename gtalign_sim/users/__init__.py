@@ -7,7 +7,7 @@ loaded by import path with :func:`load_user_class`.
 
 from .base import BaseUser, StopReason, Turn, UserMessage, UserSimulator, UserState
 from .llm_user import LLMUser, clean_user_text
-from .parametric import ParametricUser, vague_probability
+from .parametric import ParametricUser, strategy_values
 from .plugin import build_user, load_user_class
 from .profile import DEFAULT_PERSONAS, PRICING_PLANS, Persona, UserPopulation, UserProfile
 from .scripted import SCRIPT_EXHAUSTED, ScriptedUser
@@ -17,8 +17,6 @@ from .world import (
     WorldConfig,
     decode_action,
     encode_action,
-    finalize_llm,
-    finalize_user,
     length_misfit,
 )
 
@@ -45,9 +43,7 @@ __all__ = [
     "clean_user_text",
     "decode_action",
     "encode_action",
-    "finalize_llm",
-    "finalize_user",
     "length_misfit",
     "load_user_class",
-    "vague_probability",
+    "strategy_values",
 ]

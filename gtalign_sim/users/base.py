@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..backends.template import MODES, TemplateRenderer
+from ..backends.template import MODES, REPLY_KINDS, TemplateRenderer
+from ..core import rules
+from ..core.vocab import Family, StopCode, Strategy, Verbosity
 from ..welfare import count_tokens
 from .profile import UserProfile
-from .world import WorldConfig, length_misfit
+from .world import TaskTables, WorldConfig
 
 if TYPE_CHECKING:
     from ..tasks import Task
@@ -93,21 +95,43 @@ class UserMessage:
 
 @dataclass
 class UserState:
-    """The simulator's explicit state (what a debugger or an analysis wants to see)."""
+    """The simulator's explicit state (what a debugger or an analysis wants to see).
+
+    ``ledger`` is the episode's account kept by the rules engine (user costs, answer
+    quality, the provider's money and errors); see :class:`gtalign_sim.core.rules.Ledger`.
+    """
 
     task: Task | None = None
     profile: UserProfile | None = None
     strategy: str | None = None
-    intent_stated: bool = False
-    assistant_turns: int = 0
-    quality_user: float = 0.0
-    quality_llm: float = 0.0
+    ledger: rules.Ledger | None = None
+    last_mode: str | None = None
     last_quality: float | None = None
-    costs: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(("effort", "time", "reading", "money", "misfit"), 0.0)
-    )
     judgements: list[dict[str, Any]] = field(default_factory=list)
     stop: StopReason | None = None
+
+    @property
+    def intent_stated(self) -> bool:
+        """Whether the assistant knows the intent (DQ, unambiguous task, or a reply)."""
+        return bool(self.ledger.known) if self.ledger is not None else False
+
+    @property
+    def assistant_turns(self) -> int:
+        """Assistant turns read so far."""
+        return int(self.ledger.turns) if self.ledger is not None else 0
+
+    @property
+    def quality_user(self) -> float:
+        """Best discounted answer quality so far (the user's judgement)."""
+        return float(self.ledger.q_user) if self.ledger is not None else 0.0
+
+
+_STOPS = {
+    int(StopCode.SATISFIED): "satisfied",
+    int(StopCode.PATIENCE_EXHAUSTED): "patience_exhausted",
+    int(StopCode.MAX_TURNS): "max_turns",
+    int(StopCode.GAVE_UP): "gave_up",
+}
 
 
 @runtime_checkable
@@ -144,7 +168,6 @@ class BaseUser(ABC):
         self.renderer = renderer or TemplateRenderer()
         self.state = UserState()
         self.rng: np.random.Generator = np.random.default_rng(0)
-        self._last_mode: str | None = None
         self.forced_strategy: str | None = None
         """When set, :meth:`reset` uses this strategy instead of :meth:`choose_strategy`."""
 
@@ -169,14 +192,18 @@ class BaseUser(ABC):
         self.rng = rng
         self.state = UserState(task=task, profile=profile)
         strategy = self.forced_strategy or self.choose_strategy(task, profile, rng)
-        if strategy not in ("DQ", "VQ"):
+        if strategy not in (Strategy.DQ.value, Strategy.VQ.value):
             raise ValueError(f"choose_strategy must return 'DQ' or 'VQ', got {strategy!r}")
         self.state.strategy = strategy
-        self.state.intent_stated = strategy == "DQ" or not task.ambiguous
-        if strategy == "DQ":
-            self.state.costs["effort"] += profile.effort_detail
         text = self.renderer.user_question(task, strategy, profile.intent)
-        return UserMessage(text=text, strategy=strategy, reveals_intent=strategy == "DQ")
+        detailed = strategy == Strategy.DQ.value
+        self.state.ledger = rules.Ledger.start(
+            detailed=detailed,
+            known=detailed or not task.ambiguous,
+            effort_detail=profile.effort_detail,
+            question_tokens=count_tokens(text),
+        )
+        return UserMessage(text=text, strategy=strategy, reveals_intent=detailed)
 
     def respond(self, history: Sequence[Turn]) -> UserMessage:
         """Read the assistant's last turn, pay for it, judge it, then reply or stop."""
@@ -184,83 +211,103 @@ class BaseUser(ABC):
         return stop if stop is not None else self.reply()
 
     def read(self, history: Sequence[Turn]) -> UserMessage | None:
-        """First half of :meth:`respond`: pay for and judge the assistant's last turn.
+        """First half of :meth:`respond`: account the assistant's last turn (rules engine).
 
         Returns the stop message when the user is satisfied, out of patience or at the
         horizon; ``None`` when the user still has a choice to make (:meth:`reply`).
         """
         st = self.state
-        if st.task is None or st.profile is None:
+        if st.task is None or st.profile is None or st.ledger is None:
             raise RuntimeError("respond() called before reset()")
         if not history or history[-1].role != "assistant":
             raise ValueError("respond() needs a history ending with an assistant turn")
-        task, prof = st.task, st.profile
+        task, prof, led = st.task, st.profile, st.ledger
         turn = history[-1]
-        st.assistant_turns += 1
-        self._pay_for(history)
         mode = turn.mode or _infer_mode(turn.text)
-        self._last_mode = mode
-        if mode in ("DA", "AQ"):
-            self._judge(turn.text)
-            words = len(turn.text.split())
-            if task.family != "writing":
-                st.costs["misfit"] += float(
-                    length_misfit(words, *prof.length_band, prof.misfit_cost)
-                )
-            if st.last_quality is not None and st.last_quality >= prof.satisfaction:
-                return self._stop(StopReason.SATISFIED)
-        if st.assistant_turns >= prof.patience:
-            return self._stop(StopReason.PATIENCE_EXHAUSTED)
-        if st.assistant_turns >= self.world.max_turns:
-            return self._stop(StopReason.MAX_TURNS)
+        st.last_mode = mode
+        visible = turn.tokens or count_tokens(turn.text)
+        prompt = turn.billed_prompt
+        if prompt is None:
+            prompt = self.world.system_tokens + float(led.ctx)
+        completion = turn.billed_completion
+        if completion is None:
+            completion = visible + self.world.reasoning_tokens
+        q_user = q_llm = 0.0
+        if mode != "CQ":
+            q_user, q_llm = self._judge(turn.text)
+        st.ledger, code = rules.account_turn(
+            led,
+            mode=MODES.index(mode),
+            prompt=prompt,
+            completion=completion,
+            visible=visible,
+            words=len(turn.text.split()),
+            q_user=q_user,
+            q_llm=q_llm,
+            reading_cost=prof.reading_cost,
+            money_value=prof.money_value,
+            band_lo=prof.length_band[0],
+            band_hi=prof.length_band[1],
+            misfit_cost=prof.misfit_cost,
+            satisfaction=prof.satisfaction,
+            patience=prof.patience,
+            rates=self.world.rates(prof.pricing),
+            world=self.world,
+            judged_length=task.family != Family.WRITING.value,
+        )
+        code = int(code)
+        if code != int(StopCode.CONTINUE):
+            return self._stop(StopReason(_STOPS[code]))
         return None
 
     def reply(self) -> UserMessage:
-        """Second half of :meth:`respond`: decide whether another round is worth it and,
-        if so, answer the question / correct the answer (revealing the intent)."""
+        """Second half of :meth:`respond`: weigh another round (rules engine) and, if it
+        is worth it, answer the question / correct the answer (stating the intent)."""
         st = self.state
-        assert st.task is not None and st.profile is not None
-        task, prof = st.task, st.profile
-        kind = _reply_kind(self._last_mode, st.intent_stated)
-        cost = self._reply_cost(kind)
-        gain = self._expected_gain(kind)
+        assert st.task is not None and st.profile is not None and st.ledger is not None
+        task, prof, led = st.task, st.profile, st.ledger
+        ids = [it.id for it in task.interpretations]
+        t = ids.index(prof.intent)
+        kind = int(rules.reply_kind(MODES.index(st.last_mode or "DA"), led.known))
+        tables = TaskTables.cached(task)
+        std = int(Verbosity.STANDARD)
+        gain, cost = rules.reply_decision(
+            led,
+            kind,
+            p_standard=self.world.p_correct(task.difficulty, std),
+            answer_tokens=tables.answer_tokens[t, std, 1],
+            reply_tokens=tables.reply_tokens[kind, t],
+            effort_answer=prof.effort_answer,
+            time_cost=prof.time_cost,
+            reading_cost=prof.reading_cost,
+            money_value=prof.money_value,
+            rates=self.world.rates(prof.pricing),
+            world=self.world,
+        )
+        gain, cost = float(gain), float(cost)
         if not self.decide_continue(gain, cost):
             return self._stop(
                 StopReason.GAVE_UP, reason=f"expected gain {gain:.3f} <= cost {cost:.3f}"
             )
-        st.costs["effort"] += cost - prof.time_cost
-        st.costs["time"] += prof.time_cost
-        reveals = not st.intent_stated and kind != "retry"
-        st.intent_stated = True
-        text = self.renderer.user_reply(task, prof.intent, kind)
-        return UserMessage(text=text, kind=kind, reveals_intent=reveals)
+        reveals = not bool(led.known) and REPLY_KINDS[kind] != "retry"
+        text = self.renderer.user_reply(task, prof.intent, REPLY_KINDS[kind])
+        st.ledger = rules.account_reply(
+            led,
+            kind,
+            effort_answer=prof.effort_answer,
+            time_cost=prof.time_cost,
+            reply_tokens=count_tokens(text),
+            world=self.world,
+        )
+        return UserMessage(text=text, kind=REPLY_KINDS[kind], reveals_intent=reveals)
 
     def welfare_components(self) -> dict[str, float]:
-        """Answer quality (best answer received, both sides) and accumulated costs."""
-        st = self.state
-        return {
-            "quality": st.quality_user,
-            "quality_llm": st.quality_llm,
-            **{k: float(v) for k, v in st.costs.items()},
-        }
+        """The episode's ledger as floats (see :class:`gtalign_sim.core.rules.Ledger`)."""
+        led = self.state.ledger
+        return led.scalars() if led is not None else {}
 
     # ----------------------------------------------------------------- helpers
-    def _pay_for(self, history: Sequence[Turn]) -> None:
-        st, prof = self.state, self.state.profile
-        assert prof is not None
-        turn = history[-1]
-        visible = turn.tokens or count_tokens(turn.text)
-        completion = turn.billed_completion if turn.billed_completion is not None else visible
-        prompt = turn.billed_prompt
-        if prompt is None:
-            prompt = self.world.system_tokens + sum(
-                t.tokens or count_tokens(t.text) for t in history[:-1]
-            )
-        u_in, u_out, _, _ = self.world.token_prices(prof.pricing)
-        st.costs["money"] += prof.money_value * (u_in * prompt + u_out * completion)
-        st.costs["reading"] += prof.reading_cost * visible / 100.0
-
-    def _judge(self, text: str) -> None:
+    def _judge(self, text: str) -> tuple[float, float]:
         from ..tasks.judges import judge_response
 
         st = self.state
@@ -270,38 +317,12 @@ class BaseUser(ABC):
             {"score": j.score, "q_user": j.q_user, "q_llm": j.q_llm, "verdict": j.verdict}
         )
         st.last_quality = j.q_user
-        if j.q_user > st.quality_user or (j.q_user == st.quality_user and j.q_llm > st.quality_llm):
-            st.quality_user, st.quality_llm = j.q_user, j.q_llm
-
-    def _reply_cost(self, kind: str) -> float:
-        prof = self.state.profile
-        assert prof is not None
-        effort = prof.effort_answer
-        if kind == "followup":
-            effort *= self.world.followup_effort
-        elif kind == "redundant":
-            effort += self.world.redundant_question_cost
-        return effort + prof.time_cost
-
-    def _expected_gain(self, kind: str) -> float:
-        """Quality the user still expects to gain from one more round (their own model)."""
-        st = self.state
-        assert st.task is not None
-        p = self.world.p_correct(st.task.difficulty, 1)
-        return max(p - st.quality_user, 0.0)
+        return float(j.q_user), float(j.q_llm)
 
     def _stop(self, stop: StopReason, reason: str = "") -> UserMessage:
         self.state.stop = stop
         text = self.renderer.user_goodbye(stop == StopReason.SATISFIED)
         return UserMessage(text=text, stop=stop, reason=reason or stop.value)
-
-
-def _reply_kind(mode: str | None, intent_stated: bool) -> str:
-    if mode == "CQ":
-        return "redundant" if intent_stated else "clarify"
-    if mode == "AQ":
-        return "retry" if intent_stated else "followup"
-    return "retry" if intent_stated else "correct_intent"
 
 
 def _infer_mode(text: str) -> str:

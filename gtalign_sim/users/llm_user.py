@@ -65,7 +65,7 @@ class LLMUser(BaseUser):
         retries: extra attempts after an unusable output.
         max_words: longest acceptable message.
         world, renderer: as for :class:`~gtalign_sim.users.base.BaseUser`.
-        belief_prior, expected_skill: the strategic choice model (as ParametricUser).
+        belief_prior: the strategic choice model (as ParametricUser).
     """
 
     def __init__(
@@ -78,7 +78,6 @@ class LLMUser(BaseUser):
         retries: int = 2,
         max_words: int = 80,
         belief_prior: Mapping[str, Any] | None = None,
-        expected_skill: float = 0.85,
         seed: int = 0,
     ) -> None:
         super().__init__(world, renderer)
@@ -96,15 +95,17 @@ class LLMUser(BaseUser):
         self.retries = int(retries)
         self.max_words = int(max_words)
         self.seed = int(seed)
-        self._chooser = ParametricUser(
-            self.world, self.renderer, belief_prior=belief_prior, expected_skill=expected_skill
-        )
+        self._chooser = ParametricUser(self.world, self.renderer, belief_prior=belief_prior)
         self.failures: list[str] = []
 
     @property
     def belief(self) -> np.ndarray:
         """The choice model's belief about the assistant (as ParametricUser)."""
         return self._chooser.belief
+
+    def vague_probabilities(self, task: Task, profiles: Any, pricing: str) -> np.ndarray:
+        """The parametric choice model's P(VQ) (what the oracle plans with)."""
+        return self._chooser.vague_probabilities(task, profiles, pricing)
 
     def choose_strategy(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> str:
         """The parametric user's strategic DQ/VQ choice."""
@@ -165,7 +166,8 @@ class LLMUser(BaseUser):
                 "often do to save effort: leave out the specific details, in one short sentence."
             )
         text = self._ask(instruction, msg.text)
-        if text is None:
+        if text is None:  # nothing was said: the episode never started, nothing to account
+            self.state.ledger = None
             return self._stop(StopReason.ERROR, reason="; ".join(self.failures))
         return UserMessage(text=text, strategy=msg.strategy, reveals_intent=msg.reveals_intent)
 

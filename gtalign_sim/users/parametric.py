@@ -1,83 +1,82 @@
 """The default simulated user: a strategic, rule-based :class:`ParametricUser`.
 
-It chooses between a detailed (DQ) and a vague (VQ) question by weighing the effort of
-writing detail against the benefit it expects, given its *belief* about how the
-assistant responds to each kind of question (a Dirichlet over DA/CQ/AQ per strategy).
-With ``learn=True`` the belief is updated after every episode — users learn an
-assistant's reputation, so its policy shapes the questions it gets; the default
-(``False``) keeps users stationary, so that assistants compared on the same seeds face
-exactly the same questions. It then answers
-clarifying questions truthfully at a cost, judges answers with the task's judge, pays
-reading and pricing costs, and stops when satisfied, out of patience, or when another
-round is not worth it (:class:`~gtalign_sim.users.base.BaseUser`).
+It chooses between a detailed (DQ) and a vague (VQ) question by the expected gain of
+each, computed with the game's own rules (:class:`gtalign_sim.core.Planner`) for its own
+profile and intent: effort of detail, expected rounds, reading, money under its pricing
+plan, wrong-answer risk and discounted quality — under its *belief* about how the
+assistant opens on each kind of question (a Dirichlet over the 9 actions per strategy,
+the assistant answering directly afterwards), plus a learnt correction:
 
-The choice model (also used, vectorised, by the oracle assistant):
+* ``EU(s) = Σ_a belief(a | s) · E[U | profile, intent, s, a] + residual(s)``;
+* ``P(VQ) = σ(rationality · (EU(VQ) − EU(DQ)) + vague_bias)``.
 
-* ``g`` = the chance, as the user sees it, that the assistant answers the right reading
-  without being told: 1 for DQ or an unambiguous task, else the prior of the user's own
-  reading (users know how common their reading is, not which one an assistant assumes);
-* ``p`` = the user's expected chance that an answer is executed correctly;
-* ``c`` = ``effort_answer + time_cost`` (one more round), ``r`` = 1 if patience >= 2;
-* value of each response: ``DA: g·p + (1 − g·p)·r·(p − c)``,
-  ``CQ: r·(p − c − [DQ]·redundant)``, ``AQ: g·p + (1 − g·p)·r·(p − followup·c)``;
-* ``EU(s) = −[s = DQ]·effort_detail + Σ_m belief(m | s)·value(m)``;
-* ``P(VQ) = σ(rationality·(EU(VQ) − EU(DQ)) + vague_bias)``.
+With ``learn=True`` beliefs are kept per user type (persona × pricing plan) and learnt
+from outcomes after every episode, with recency: the assistant's opening action is added
+to the type's counts (older counts decay by ``recency``), and ``residual(s)`` tracks the
+exponentially weighted gap between the user gain experienced and the gain predicted.
+The default (``learn=False``) keeps users stationary, so assistants compared on the same
+seeds face exactly the same questions. The oracle assistant computes the same choice
+probabilities for its particles with :meth:`ParametricUser.vague_probabilities`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..backends.template import MODES, TemplateRenderer
+from ..backends.template import TemplateRenderer
+from ..core import Planner, Rows
+from ..core.vocab import MODES, N_ACTIONS, VERBOSITIES, Strategy, Verbosity, encode_action
 from .base import BaseUser
 from .profile import UserProfile
-from .world import WorldConfig
+from .world import TaskTables, WorldConfig
 
 if TYPE_CHECKING:
     from ..tasks import Task
 
-__all__ = ["ParametricUser", "vague_probability"]
+__all__ = ["ParametricUser", "strategy_values"]
+
+_THEN = encode_action("DA", int(Verbosity.STANDARD))
 
 
-def vague_probability(
-    *,
-    guess_right: Any,
-    p_correct: Any,
-    effort_detail: Any,
-    effort_answer: Any,
-    time_cost: Any,
-    patience: Any,
-    vague_bias: Any,
-    rationality: Any,
-    belief: np.ndarray,
-    followup_effort: float,
-    redundant_cost: float,
-) -> Any:
-    """P(VQ) under the choice model in the module docstring (vectorised over users).
+_VALUES: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
 
-    ``belief`` is ``(2, 3)``: rows DQ, VQ; columns P(DA), P(CQ), P(AQ).
+
+def strategy_values(
+    task: Task, profiles: Sequence[UserProfile], world: WorldConfig, pricing: str
+) -> np.ndarray:
+    """``E[U]`` of each (profile, intent, strategy, first action): array ``(K, T, 2, 9)``.
+
+    The user's own model: its profile, the world's rules, the assistant taking the
+    action first and answering directly (standard verbosity) afterwards. Memoised for
+    the process (a pure function of its arguments).
     """
-    p = np.asarray(p_correct, float)
-    c = np.asarray(effort_answer, float) + np.asarray(time_cost, float)
-    r = (np.asarray(patience) >= 2).astype(float)
+    key = (task.id, hash(task), tuple(profiles), repr(world), pricing)
+    hit = _VALUES.get(key)
+    if hit is None:
+        hit = _strategy_values(task, profiles, world, pricing)
+        _VALUES[key] = hit
+        if len(_VALUES) > 8192:
+            _VALUES.popitem(last=False)
+    return hit
 
-    def value(g: Any, dq: bool) -> Any:
-        gp = g * p
-        da = gp + (1 - gp) * r * (p - c)
-        cq = r * (p - c - (redundant_cost if dq else 0.0))
-        aq = gp + (1 - gp) * r * (p - followup_effort * c)
-        return da, cq, aq
 
-    da_d, cq_d, aq_d = value(1.0, True)
-    da_v, cq_v, aq_v = value(np.asarray(guess_right, float), False)
-    eu_dq = -np.asarray(effort_detail, float) + (
-        belief[0, 0] * da_d + belief[0, 1] * cq_d + belief[0, 2] * aq_d
-    )
-    eu_vq = belief[1, 0] * da_v + belief[1, 1] * cq_v + belief[1, 2] * aq_v
-    z = np.asarray(rationality, float) * (eu_vq - eu_dq) + np.asarray(vague_bias, float)
+def _strategy_values(
+    task: Task, profiles: Sequence[UserProfile], world: WorldConfig, pricing: str
+) -> np.ndarray:
+    tables = TaskTables.cached(task)
+    n_t = tables.n_intents
+    k_n = len(profiles)
+    rows = Rows.build(profiles, n_t, np.ones(n_t), np.ones((k_n, n_t, 2)))
+    planner = Planner(tables, world, pricing, rows, objective="user")
+    values, _ = planner.action_values((), np.arange(len(rows)), len(rows), _THEN)
+    return values[..., 1].reshape(k_n, n_t, 2, N_ACTIONS)
+
+
+def _logistic(z: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
@@ -87,11 +86,11 @@ class ParametricUser(BaseUser):
     Args:
         world: the game's mechanics.
         renderer: the text source.
-        belief_prior: Dirichlet pseudo-counts of the initial belief about the
-            assistant's response mode, per strategy (``{"DQ": [da, cq, aq], "VQ": [...]}``).
-        learn: update the belief after each episode from the assistant's first mode
-            (off by default: a stationary population).
-        expected_skill: the user's expectation that an answer is executed correctly.
+        belief_prior: Dirichlet pseudo-counts of the initial belief about the assistant's
+            opening, per strategy: ``{"DQ": [...], "VQ": [...]}`` with 3 counts (DA, CQ,
+            AQ; spread evenly over verbosities) or 9 (every action). Default: uniform.
+        learn: learn beliefs and residuals per user type from outcomes (off by default).
+        recency: with ``learn``, the weight kept by older counts and residuals per episode.
     """
 
     def __init__(
@@ -100,60 +99,117 @@ class ParametricUser(BaseUser):
         renderer: TemplateRenderer | None = None,
         belief_prior: Mapping[str, Any] | None = None,
         learn: bool = False,
-        expected_skill: float = 0.85,
+        recency: float = 0.98,
     ) -> None:
         super().__init__(world, renderer)
-        prior = belief_prior or {"DQ": [1.0, 1.0, 1.0], "VQ": [1.0, 1.0, 1.0]}
-        try:
-            counts = np.array([prior["DQ"], prior["VQ"]], dtype=float)
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(
-                "belief_prior must map 'DQ' and 'VQ' to three pseudo-counts (DA, CQ, AQ), "
-                f"got {prior!r}"
-            ) from None
-        if counts.shape != (2, 3) or (counts <= 0).any():
-            raise ValueError(f"belief_prior counts must be 2×3 and positive, got {counts.tolist()}")
-        if not 0.0 <= expected_skill <= 1.0:
-            raise ValueError(f"expected_skill must be in [0, 1], got {expected_skill!r}")
-        self.counts = counts
-        self.learn = bool(learn)
-        self.expected_skill = float(expected_skill)
+        self.prior = _prior_counts(belief_prior)
+        if not isinstance(learn, bool):
+            raise ValueError(f"user.learn must be true or false, got {learn!r}")
+        if not 0.0 < float(recency) <= 1.0:
+            raise ValueError(f"user.recency must be in (0, 1], got {recency!r}")
+        self.learn = learn
+        self.recency = float(recency)
+        self.counts: dict[tuple[str, str], np.ndarray] = {}
+        self.residual: dict[tuple[str, str], np.ndarray] = {}
         self.last_p_vague: float = float("nan")
+        self._predicted: np.ndarray = np.zeros(2)
+
+    # ------------------------------------------------------------------ beliefs
+    def belief_of(self, persona: str, pricing: str) -> np.ndarray:
+        """``(2, 9)`` believed P(opening action | strategy) of a user type."""
+        c = self.counts.get((persona, pricing), self.prior)
+        return c / c.sum(axis=1, keepdims=True)
+
+    def residual_of(self, persona: str, pricing: str) -> np.ndarray:
+        """``(2,)`` learnt correction of the expected gain of DQ and VQ for a user type."""
+        return self.residual.get((persona, pricing), np.zeros(2))
 
     @property
     def belief(self) -> np.ndarray:
-        """``(2, 3)`` believed P(mode | strategy); rows DQ, VQ; columns DA, CQ, AQ."""
-        return self.counts / self.counts.sum(axis=1, keepdims=True)
+        """``(2, 3)`` believed P(opening mode | strategy), pooled over types (a summary)."""
+        counts = sum(self.counts.values(), np.zeros((2, N_ACTIONS))) if self.counts else self.prior
+        by_mode = np.asarray(counts).reshape(2, len(MODES), len(VERBOSITIES)).sum(axis=2)
+        return by_mode / by_mode.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ choice
+    def expected_gains(self, task: Task, profile: UserProfile) -> np.ndarray:
+        """``[EU(DQ), EU(VQ)]`` of this user for ``task`` (see the module docstring)."""
+        t = [it.id for it in task.interpretations].index(profile.intent)
+        vals = strategy_values(task, [profile.with_intent("")], self.world, profile.pricing)[0, t]
+        belief = self.belief_of(profile.persona, profile.pricing)
+        return (belief * vals).sum(axis=1) + self.residual_of(profile.persona, profile.pricing)
 
     def p_vague(self, task: Task, profile: UserProfile) -> float:
         """This user's probability of asking vaguely about ``task``."""
-        guess_right = float((not task.ambiguous) or profile.intent == task.most_likely().id)
-        return float(
-            vague_probability(
-                guess_right=guess_right,
-                p_correct=self.expected_skill,
-                effort_detail=profile.effort_detail,
-                effort_answer=profile.effort_answer,
-                time_cost=profile.time_cost,
-                patience=profile.patience,
-                vague_bias=profile.vague_bias,
-                rationality=profile.rationality,
-                belief=self.belief,
-                followup_effort=self.world.followup_effort,
-                redundant_cost=self.world.redundant_question_cost,
-            )
-        )
+        eu = self.expected_gains(task, profile)
+        return float(_logistic(profile.rationality * (eu[1] - eu[0]) + profile.vague_bias))
+
+    def vague_probabilities(
+        self, task: Task, profiles: Sequence[UserProfile], pricing: str
+    ) -> np.ndarray:
+        """``(K, T)`` P(VQ) for hypothetical ``profiles`` and every intent of ``task``
+        (what the oracle uses: exactly this user model, vectorised)."""
+        vals = strategy_values(task, profiles, self.world, pricing)  # (K, T, 2, 9)
+        eu = np.stack(
+            [
+                (self.belief_of(p.persona, pricing)[None] * vals[k]).sum(axis=-1)
+                + self.residual_of(p.persona, pricing)
+                for k, p in enumerate(profiles)
+            ]
+        )  # (K, T, 2)
+        rat = np.array([p.rationality for p in profiles])[:, None]
+        bias = np.array([p.vague_bias for p in profiles])[:, None]
+        return _logistic(rat * (eu[..., 1] - eu[..., 0]) + bias)
 
     def choose_strategy(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> str:
         """Draw DQ/VQ from the logit choice model (one uniform draw from ``rng``)."""
-        self.last_p_vague = self.p_vague(task, profile)
-        return "VQ" if rng.random() < self.last_p_vague else "DQ"
+        self._predicted = self.expected_gains(task, profile)
+        self.last_p_vague = float(
+            _logistic(
+                profile.rationality * (self._predicted[1] - self._predicted[0]) + profile.vague_bias
+            )
+        )
+        return Strategy.VQ.value if rng.random() < self.last_p_vague else Strategy.DQ.value
 
+    # ---------------------------------------------------------------- learning
     def observe_episode(self, record: Mapping[str, Any]) -> None:
-        """Add the assistant's first response mode to the belief about that strategy."""
+        """Learn from the episode (``learn=True`` only): the assistant's opening action
+        and the gap between the user gain experienced and the gain predicted."""
         if not self.learn:
             return
         strategy = record.get("strategy")
-        modes = record.get("modes") or []
-        if strategy in ("DQ", "VQ") and modes and modes[0] in MODES:
-            self.counts[0 if strategy == "DQ" else 1, MODES.index(modes[0])] += 1.0
+        actions = record.get("actions") or []
+        profile = record.get("profile") or {}
+        if strategy not in (Strategy.DQ.value, Strategy.VQ.value) or not actions:
+            return
+        key = (str(profile.get("persona")), str(profile.get("pricing")))
+        s = 0 if strategy == Strategy.DQ.value else 1
+        counts = self.counts.setdefault(key, self.prior.copy())
+        counts[s] = self.recency * counts[s] + (1 - self.recency) * self.prior[s]
+        counts[s, int(actions[0])] += 1.0
+        res = self.residual.setdefault(key, np.zeros(2))
+        gap = float(record.get("user_welfare", 0.0)) - float(self._predicted[s] - res[s])
+        res[s] = self.recency * res[s] + (1 - self.recency) * gap
+
+
+def _prior_counts(prior: Mapping[str, Any] | None) -> np.ndarray:
+    if prior is None:
+        return np.ones((2, N_ACTIONS))
+    try:
+        rows = [np.asarray(prior["DQ"], float), np.asarray(prior["VQ"], float)]
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            "user.belief_prior must map 'DQ' and 'VQ' to 3 (DA, CQ, AQ) or 9 pseudo-counts, "
+            f"got {prior!r}"
+        ) from None
+    out = []
+    for r in rows:
+        if r.shape == (len(MODES),):
+            r = np.repeat(r / len(VERBOSITIES), len(VERBOSITIES))
+        if r.shape != (N_ACTIONS,) or not np.isfinite(r).all() or (r <= 0).any():
+            raise ValueError(
+                "user.belief_prior counts must be 3 or 9 positive numbers per strategy, "
+                f"got {r.tolist()}"
+            )
+        out.append(r)
+    return np.stack(out)

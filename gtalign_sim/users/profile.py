@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..core.vocab import PRICING_PLANS
+
 __all__ = [
     "DEFAULT_PERSONAS",
     "PRICING_PLANS",
@@ -27,8 +29,6 @@ __all__ = [
     "UserPopulation",
     "UserProfile",
 ]
-
-PRICING_PLANS: tuple[str, ...] = ("subscription", "per_token_api", "free")
 
 
 @dataclass(frozen=True)

@@ -106,16 +106,21 @@ class TurnCost:
 
 
 def _check_tokens(prompt_tokens: float, completion_tokens: float) -> tuple[float, float]:
+    """Token counts as floats; ``ValueError`` naming the argument unless each is a number
+    (Python or numpy; not a bool, a string or ``None``), finite and ``>= 0``."""
     out = []
     for name, val in (("prompt_tokens", prompt_tokens), ("completion_tokens", completion_tokens)):
-        if isinstance(val, bool) or not isinstance(val, (int, float)):
-            try:
-                val = float(val)  # numpy scalars
-            except (TypeError, ValueError):
-                raise ValueError(f"{name} must be a number, got {val!r}") from None
-        if not math.isfinite(val) or val < 0:
-            raise ValueError(f"{name} must be finite and >= 0, got {val!r}")
-        out.append(float(val))
+        if isinstance(val, (bool, str, bytes)) or val is None:
+            raise ValueError(f"{name} must be a number, got {val!r:.80}")
+        try:
+            as_float = float(val)
+        except OverflowError:  # an int too large for a float
+            as_float = math.inf
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {val!r:.80}") from None
+        if not math.isfinite(as_float) or as_float < 0:
+            raise ValueError(f"{name} must be finite and >= 0, got {val!r:.80}")
+        out.append(as_float)
     return out[0], out[1]
 
 

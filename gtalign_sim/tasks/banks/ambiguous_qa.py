@@ -19,6 +19,8 @@ answer}, ``distractors`` (plausible wrong answers), ``entry`` (the entry key).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -529,9 +531,22 @@ def _check(entries: list[Entry]) -> None:
                     raise ValueError(f"alias {alias!r} of {e.key!r} matches another answer")
 
 
-SINGLE_ENTRIES: tuple[Entry, ...] = tuple(_singles())
-AMBIGUOUS_ENTRIES: tuple[Entry, ...] = tuple(_ambiguities())
-_check([*SINGLE_ENTRIES, *AMBIGUOUS_ENTRIES])
+@cache
+def _entries() -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """(single-answer entries, ambiguous entries), built from the fact tables once."""
+    singles, multis = tuple(_singles()), tuple(_ambiguities())
+    _check([*singles, *multis])
+    return singles, multis
+
+
+# SINGLE_ENTRIES, AMBIGUOUS_ENTRIES and MAX_TASKS are served by ``__getattr__`` (PEP 562),
+# so that the fact files are read on first use, not on import.
+#: The single-answer (unambiguous) entries.
+SINGLE_ENTRIES: tuple[Entry, ...]
+#: The ambiguous entries (two to four readings each).
+AMBIGUOUS_ENTRIES: tuple[Entry, ...]
+#: The most tasks one bank can hold (every entry in every phrasing variant).
+MAX_TASKS: int
 
 #: Lead-ins that make a reused entry's texts distinct (variant 0 has none).
 _VARIANTS: tuple[str, ...] = (
@@ -545,8 +560,24 @@ _VARIANTS: tuple[str, ...] = (
     "Something I've always wanted to know: ",
 )
 
-#: The most tasks one bank can hold (every entry in every phrasing variant).
-MAX_TASKS = len(_VARIANTS) * (len(SINGLE_ENTRIES) + len(AMBIGUOUS_ENTRIES))
+
+def _max_tasks() -> int:
+    singles, multis = _entries()
+    return len(_VARIANTS) * (len(singles) + len(multis))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SINGLE_ENTRIES":
+        return _entries()[0]
+    if name == "AMBIGUOUS_ENTRIES":
+        return _entries()[1]
+    if name == "MAX_TASKS":
+        return _max_tasks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "AMBIGUOUS_ENTRIES", "MAX_TASKS", "SINGLE_ENTRIES"])
 
 
 def _task(index: int, entry: Entry, variant: int, prior_values: list[float]) -> Task:
@@ -607,11 +638,13 @@ def generate(n: int, seed: int) -> list[Task]:
 
     Raises ``ValueError`` when ``n`` exceeds :data:`MAX_TASKS`.
     """
-    if n > MAX_TASKS:
-        raise ValueError(f"ambiguous_qa holds at most {MAX_TASKS} distinct tasks, asked for {n}")
+    most = _max_tasks()
+    if n > most:
+        raise ValueError(f"ambiguous_qa holds at most {most} distinct tasks, asked for {n}")
     rng = family_rng(FAMILY, seed)
-    singles = _Stream(SINGLE_ENTRIES, np.random.default_rng(rng.integers(2**63)))
-    multis = _Stream(AMBIGUOUS_ENTRIES, np.random.default_rng(rng.integers(2**63)))
+    single_entries, ambiguous_entries = _entries()
+    singles = _Stream(single_entries, np.random.default_rng(rng.integers(2**63)))
+    multis = _Stream(ambiguous_entries, np.random.default_rng(rng.integers(2**63)))
     tasks: list[Task] = []
     while len(tasks) < n:
         want_single = rng.random() < UNAMBIGUOUS_SHARE
