@@ -3,6 +3,10 @@
 Also installed as the ``gtalign-sim`` console script. Configs live in
 ``gtalign_sim/conf`` (groups: env, population, pricing, welfare, user, assistants,
 experiment); ``--cfg job`` prints the composed config, ``-m`` sweeps.
+
+Runs stream into their directory (:mod:`gtalign_sim.experiments.rundir`): ``resume=true``
+with ``hydra.run.dir=<dir>`` continues a stopped run; SIGINT/SIGTERM stop after the
+current episode and exit 130/143.
 """
 
 from __future__ import annotations
@@ -19,7 +23,11 @@ def _app(cfg: DictConfig) -> Any:
     from .experiments import get_experiment
 
     experiment = get_experiment(str(cfg.get("experiment_name")))
-    return experiment.run(cfg)
+    try:
+        return experiment.run(cfg)
+    except ValueError as exc:  # bad config values, refused resumes: one line, exit 2
+        print(f"gtalign-sim: error: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 def main() -> None:

@@ -36,6 +36,83 @@ def test_llm_assistant_on_template_backend_plays_valid_four_block_replies(bank):
     assert rec["tokens"]["billed_completion"] > rec["tokens"]["assistant"] - 1
 
 
+def test_model_decisions_are_marked(bank):
+    env = ClarificationGameEnv(tasks=bank)
+    rec = run_episode(env, LLMAssistant(backend="template", n_particles=4), seed=3)
+    assert rec["failure"] is None
+    for d in rec["decisions"]:
+        assert d["estimates"]["decided_by"] == "model" and "fallback_reason" not in d["estimates"]
+
+
+class _Nonsense(TemplateBackend):
+    """Answers every request with text that is not a four-block reply."""
+
+    def generate(self, requests, *, raise_on_error=True):
+        reqs = [
+            type(r)(messages=r.messages, sampling=r.sampling, metadata={"template_text": "no"})
+            for r in requests
+        ]
+        return super().generate(reqs, raise_on_error=raise_on_error)
+
+
+class _Down(TemplateBackend):
+    """Fails every request the way a backend does after its retries (ok=False)."""
+
+    def generate(self, requests, *, raise_on_error=True):
+        from gtalign_sim.backends import BackendError, ChatResult
+
+        err = BackendError("injected outage", reason="http_503")
+        return [ChatResult("", "error", request_id=r.request_id, error=err) for r in requests]
+
+
+@pytest.mark.parametrize("fallback", ["template", "direct"])
+def test_parse_fallbacks_are_marked(bank, fallback):
+    env = ClarificationGameEnv(tasks=bank)
+    a = LLMAssistant(backend=_Nonsense(), fallback=fallback, n_particles=4)
+    rec = run_episode(env, a, seed=4)
+    assert rec["failure"] is None and rec["decisions"]
+    for d in rec["decisions"]:
+        est = d["estimates"]
+        assert est["decided_by"] == "fallback" and est["fallback_reason"] == "parse_error"
+        assert est["fallback"] == fallback and est["format_score"] == 0.0
+
+
+def test_backend_failure_fails_the_episode_by_default(bank):
+    env = ClarificationGameEnv(tasks=bank)
+    a = LLMAssistant(backend=_Down(), n_particles=4)
+    assert a.on_backend_error == "fail"
+    rec = run_episode(env, a, seed=4)
+    assert rec["failure"]["stage"] == "assistant_backend"
+    assert rec["failure"]["reason"] == "http_503" and "injected outage" in rec["failure"]["detail"]
+    assert rec["decisions"] == [] and rec["actions"] == [] and rec["stop_reason"] == "error"
+    assert rec["user_welfare"] is None and rec["mutual_welfare"] is None
+    with pytest.raises(ValueError, match="on_backend_error"):
+        LLMAssistant(backend="template", on_backend_error="zero")
+
+
+@pytest.mark.parametrize("policy", ["template", "direct"])
+def test_backend_failure_substitutes_only_when_asked_and_marks_it(bank, policy):
+    env = ClarificationGameEnv(tasks=bank)
+    a = LLMAssistant(backend=_Down(), on_backend_error=policy, n_particles=4)
+    rec = run_episode(env, a, seed=4)
+    assert rec["failure"] is None and rec["decisions"]
+    for d in rec["decisions"]:
+        est = d["estimates"]
+        assert est["decided_by"] == "fallback" and est["fallback"] == policy
+        assert est["fallback_reason"] == "backend_error:http_503"
+
+
+@pytest.mark.parametrize("steering", ["reference", "token_cost"])
+def test_steering_failures_are_marked_or_fail(bank, steering):
+    env = ClarificationGameEnv(tasks=bank)
+    rec = run_episode(env, LLMAssistant(backend=_Nonsense(), steering=steering, n_particles=4), 4)
+    est = rec["decisions"][0]["estimates"]
+    assert est["decided_by"] == "fallback" and est["fallback_reason"] == "parse_error"
+    assert "payoff" in est["parse_error"]
+    rec = run_episode(env, LLMAssistant(backend=_Down(), steering=steering, n_particles=4), 4)
+    assert rec["failure"]["stage"] == "assistant_backend" and rec["decisions"] == []
+
+
 def test_unparseable_reply_falls_back_and_is_recorded(bank):
     require("transformers", "pip install -e '.[llm]'")
     tiny = build_backend("transformers", model="tiny")
@@ -46,6 +123,7 @@ def test_unparseable_reply_falls_back_and_is_recorded(bank):
         est = rec["decisions"][0]["estimates"]
         assert est["format_score"] == 0.0 and est["fallback"] == fallback
         assert est["parse_error"].startswith("protocol:")
+        assert est["decided_by"] == "fallback" and est["fallback_reason"] == "parse_error"
         assert rec["format_score"] == 0.0
         if fallback == "direct":
             assert rec["modes"][0] == "DA"
@@ -113,15 +191,19 @@ class _Garbage(TemplateBackend):
         return super().generate(reqs, raise_on_error=raise_on_error)
 
 
-def test_llm_user_retries_then_stops_with_error(bank):
+def test_llm_user_retries_then_fails_the_episode(bank):
     user = LLMUser(backend=_Garbage(), retries=2)
     env = ClarificationGameEnv(tasks=bank, user=user)
     rec = run_episode(env, LLMAssistant(backend="template", n_particles=4), seed=0)
     assert rec["stop_reason"] == "error"
     assert len(user.failures) == 3 and "unusable output" in user.failures[0]
-    # nothing was said: no assistant turn, no money, no mutual gain
-    assert rec["turns"] == 0 and rec["transcript"] == [] and rec["mutual_welfare"] == 0.0
-    assert rec["tokens"]["billed_completion"] == 0 and rec["ledger"]["revenue"] == 0.0
+    f = rec["failure"]
+    assert f["stage"] == "user" and f["reason"] == "unusable_output"
+    assert "unusable output" in f["detail"] and len(f["detail"]) <= 500
+    # nothing was said, and a failure is no result: no welfare numbers at all
+    assert rec["turns"] == 0 and rec["transcript"] == [] and rec["decisions"] == []
+    assert rec["user_welfare"] is rec["llm_welfare"] is rec["mutual_welfare"] is None
+    assert rec["tokens"]["billed_completion"] == 0 and rec["ledger"] is None
 
 
 def test_llm_user_on_template_backend_speaks_and_decides(bank):

@@ -73,6 +73,19 @@ def test_unreadable_verdict_is_a_recorded_failure_not_a_zero(bank):
     j = LLMJudge(backend=_Unsure(), retries=2).judge(task, task.interpretations[0].id, "x")
     assert not j.ok and j.verdict == "error"
     assert j.reason.count("no valid score") == 3
+    assert j.details["failure_reason"] == "unreadable_verdict"
+
+
+class _Raises(TemplateBackend):
+    def generate(self, requests, *, raise_on_error=True):
+        raise ConnectionError("socket closed")
+
+
+def test_raising_backend_is_a_failed_judgement_with_its_reason(bank):
+    task = next(iter(bank))
+    j = LLMJudge(backend=_Raises(), retries=1).judge(task, task.interpretations[0].id, "x")
+    assert not j.ok and j.details["failure_reason"] == "backend"
+    assert j.reason.count("ConnectionError") == 2
 
 
 def test_prompts_carry_the_rubric(bank):

@@ -6,9 +6,16 @@
 ``<response>`` carries out (inferred from its text; the chosen cell's action when the
 text is ambiguous), the verbosity is read off the response's length, and the response
 text is what the user sees. It records the format score, the model's own payoff matrix
-and chosen cell. When the reply does not parse it follows a configured fallback
+and chosen cell.
+
+Every decision says who made it: ``estimates["decided_by"]`` is ``"model"`` or
+``"fallback"``, and a fallback's ``estimates["fallback_reason"]`` is ``"parse_error"``
+or ``"backend_error:<reason>"``. When the reply does not parse it follows ``fallback``
 (``template``: the model-based GTAlign decision with template text; ``direct``: a
-standard direct answer) and records why.
+standard direct answer). When the *backend* fails (after its retries) it follows
+``on_backend_error``: ``fail`` (the default) fails the episode with
+:class:`~gtalign_sim.core.failures.EpisodeFailure` (stage ``assistant_backend``) instead
+of substituting a move the model never made; ``template``/``direct`` substitute, marked.
 
 Pricing steering (``steering="reference"`` or ``"token_cost"``) is the reference's
 two-stage generation: stop at ``</payoff>``, transform the parsed matrix for the user's
@@ -27,16 +34,25 @@ from typing import Any
 
 import numpy as np
 
-from ..backends import ChatBackend, ChatRequest, SamplingParams, build_backend
+from ..backends import (
+    BackendError,
+    ChatBackend,
+    ChatRequest,
+    ChatResult,
+    SamplingParams,
+    build_backend,
+)
 from ..backends.template import MODES
+from ..core.failures import EpisodeFailure
 from ..protocol import PromptConfig, ProtocolError, build_instructions, parse
 from ..protocol.render import default_analysis
 from ..users import encode_action
 from .base import Decision
 
-__all__ = ["FALLBACKS", "STEERING", "LLMAssistant", "verbosity_of"]
+__all__ = ["BACKEND_ERROR_POLICIES", "FALLBACKS", "STEERING", "LLMAssistant", "verbosity_of"]
 
 FALLBACKS: tuple[str, ...] = ("template", "direct")
+BACKEND_ERROR_POLICIES: tuple[str, ...] = ("fail", "template", "direct")
 STEERING: tuple[str, ...] = ("none", "reference", "token_cost")
 
 _CELL = re.compile(r"\b(DQ|VQ)\b")
@@ -68,6 +84,9 @@ class LLMAssistant:
         max_tokens, temperature: sampling for the whole reply (the response stage of
             steering uses the rest of the budget).
         fallback: what to do with a reply that does not parse (:data:`FALLBACKS`).
+        on_backend_error: what to do when the backend fails after its retries
+            (:data:`BACKEND_ERROR_POLICIES`): ``fail`` the episode (default) or substitute
+            the ``template``/``direct`` move, marked as a fallback.
         steering: :data:`STEERING`; ``none`` generates in one call.
         rule: selection rule used to re-select the cell when steering.
         world, population, n_particles: for the ``template`` fallback (a model-based
@@ -83,6 +102,7 @@ class LLMAssistant:
         max_tokens: int = 1024,
         temperature: float = 0.0,
         fallback: str = "template",
+        on_backend_error: str = "fail",
         steering: str = "none",
         rule: str = "gtalign",
         world: Any = None,
@@ -93,6 +113,11 @@ class LLMAssistant:
     ) -> None:
         if fallback not in FALLBACKS:
             raise ValueError(f"fallback {fallback!r} unknown; allowed: {list(FALLBACKS)}")
+        if on_backend_error not in BACKEND_ERROR_POLICIES:
+            raise ValueError(
+                f"on_backend_error {on_backend_error!r} unknown; "
+                f"allowed: {list(BACKEND_ERROR_POLICIES)}"
+            )
         if steering not in STEERING:
             raise ValueError(f"steering {steering!r} unknown; allowed: {list(STEERING)}")
         from ..game import SELECTION_RULES
@@ -106,6 +131,7 @@ class LLMAssistant:
         self.max_tokens = int(max_tokens)
         self.temperature = float(temperature)
         self.fallback = fallback
+        self.on_backend_error = on_backend_error
         self.steering = steering
         self.rule = rule
         self.seed = int(seed)
@@ -144,13 +170,21 @@ class LLMAssistant:
 
     # -------------------------------------------------------------------- act
     def act(self, observation: Mapping[str, np.ndarray], info: Mapping[str, Any]) -> Decision:
-        """One move (a batch of one)."""
-        return self.act_batch([observation], [info])[0]
+        """One move (a batch of one); raises :class:`EpisodeFailure` when it failed."""
+        out = self.act_batch([observation], [info])[0]
+        if isinstance(out, EpisodeFailure):
+            raise out
+        return out
 
     def act_batch(
         self, observations: Sequence[Mapping[str, Any]], infos: Sequence[Mapping[str, Any]]
-    ) -> list[Decision]:
-        """Moves for several episodes, with one backend call per generation stage."""
+    ) -> list[Decision | EpisodeFailure]:
+        """Moves for several episodes, with one backend call per generation stage.
+
+        One episode's failure does not fail the others: its entry is the
+        :class:`EpisodeFailure` (not raised), for the caller to fail that episode with
+        (:meth:`~gtalign_sim.envs.ClarificationGameEnv.fail`).
+        """
         if getattr(self.backend, "name", "") == "template":
             template_texts = [
                 self._template_reply(o, i) for o, i in zip(observations, infos, strict=True)
@@ -168,7 +202,7 @@ class LLMAssistant:
                 )
                 for k, (m, t) in enumerate(zip(base, template_texts, strict=True))
             ]
-            results = self.backend.generate(reqs, raise_on_error=False)
+            results = self._generate(reqs)
             return [
                 self._decide(res.text if res.ok else None, res, None, o, i, err=res.error)
                 for res, o, i in zip(results, observations, infos, strict=True)
@@ -183,7 +217,7 @@ class LLMAssistant:
             )
             for k, (m, t) in enumerate(zip(base, template_texts, strict=True))
         ]
-        stage1 = self.backend.generate(reqs, raise_on_error=False)
+        stage1 = self._generate(reqs)
         prefixes: list[str | None] = []
         steer_notes: list[dict[str, Any]] = []
         for res, info in zip(stage1, infos, strict=True):
@@ -210,14 +244,14 @@ class LLMAssistant:
             dict(
                 zip(
                     [k for k, _ in cont],
-                    self.backend.generate([r for _, r in cont], raise_on_error=False),
+                    self._generate([r for _, r in cont]),
                     strict=True,
                 )
             )
             if cont
             else {}
         )
-        out = []
+        out: list[Decision | EpisodeFailure] = []
         for k, (o, i) in enumerate(zip(observations, infos, strict=True)):
             if prefixes[k] is None or not stage2[k].ok:
                 err = stage1[k].error or (stage2[k].error if k in stage2 else None)
@@ -232,6 +266,15 @@ class LLMAssistant:
         return out
 
     # ---------------------------------------------------------------- helpers
+    def _generate(self, reqs: Sequence[ChatRequest]) -> list[ChatResult]:
+        """The backend's results; a backend that raises fails every request of the batch
+        (reason ``backend``) rather than the whole rollout."""
+        try:
+            return list(self.backend.generate(list(reqs), raise_on_error=False))
+        except Exception as exc:
+            err = BackendError(f"backend raised {type(exc).__name__}: {exc}", reason="backend")
+            return [ChatResult("", "error", request_id=r.request_id, error=err) for r in reqs]
+
     def _template_reply(self, observation: Mapping[str, Any], info: Mapping[str, Any]) -> str:
         """What the model-based GTAlign assistant would write (the template backend's text)."""
         d = self._model.act(observation, info)
@@ -282,17 +325,35 @@ class LLMAssistant:
         observation: Mapping[str, Any],
         info: Mapping[str, Any],
         err: Any = None,
-    ) -> Decision:
+    ) -> Decision | EpisodeFailure:
+        """The move for one reply: the model's, a marked fallback, or the episode's failure.
+
+        ``text`` is ``None`` when there is no reply to parse: ``err`` set means the backend
+        failed (``on_backend_error`` applies), otherwise stage 1 of steering did not
+        parse (``fallback`` applies, the reason in ``steer["error"]``).
+        """
         estimates: dict[str, Any] = {
             "billed_prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
             "billed_completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
         }
         if steer is not None:
             estimates["steering"] = steer
+        if text is None and err is not None:
+            reason = str(getattr(err, "reason", None) or "backend")
+            if self.on_backend_error == "fail":
+                return EpisodeFailure("assistant_backend", reason, str(err))
+            estimates.update(
+                format_score=0.0,
+                decided_by="fallback",
+                fallback=self.on_backend_error,
+                fallback_reason=f"backend_error:{reason}",
+                backend_error=str(err)[:500],
+            )
+            return self._fallback(self.on_backend_error, text, estimates, observation, info)
         parsed = None
-        reason = None
+        why = None
         if text is None:
-            reason = f"backend: {err}" if err is not None else "no reply"
+            why = f"protocol: {(steer or {}).get('error', 'no reply')}"
         else:
             try:
                 parsed = parse(
@@ -301,21 +362,16 @@ class LLMAssistant:
                     assistant_actions=self.prompt.assistant_actions,
                 )
             except ProtocolError as exc:
-                reason = f"protocol: {exc}"
+                why = f"protocol: {exc}"
         if parsed is None or not parsed.response.strip():
-            reason = reason or "empty <response>"
-            estimates.update(format_score=0.0, parse_error=reason, fallback=self.fallback)
-            if self.fallback == "template":
-                d = self._model.act(observation, info)
-                return Decision(
-                    d.action,
-                    text=None,
-                    payoff=d.payoff,
-                    belief=d.belief,
-                    trace=text,
-                    estimates=estimates,
-                )
-            return Decision(encode_action("DA", 1), text=None, trace=text, estimates=estimates)
+            estimates.update(
+                format_score=0.0,
+                parse_error=why or "empty <response>",
+                decided_by="fallback",
+                fallback=self.fallback,
+                fallback_reason="parse_error",
+            )
+            return self._fallback(self.fallback, text, estimates, observation, info)
         mode = parsed.response_action or (parsed.chosen_cell[1] if parsed.chosen_cell else "DA")
         if mode not in MODES:
             mode = "DA"
@@ -323,6 +379,7 @@ class LLMAssistant:
             format_score=parsed.format_score,
             chosen_cell="_".join(parsed.chosen_cell) if parsed.chosen_cell else None,
             response_action=parsed.response_action,
+            decided_by="model",
         )
         return Decision(
             encode_action(mode, verbosity_of(parsed.response)),
@@ -331,6 +388,27 @@ class LLMAssistant:
             trace=text,
             estimates=estimates,
         )
+
+    def _fallback(
+        self,
+        kind: str,
+        text: str | None,
+        estimates: dict[str, Any],
+        observation: Mapping[str, Any],
+        info: Mapping[str, Any],
+    ) -> Decision:
+        """The substitute move (``template``: model-based GTAlign; ``direct``: DA)."""
+        if kind == "template":
+            d = self._model.act(observation, info)
+            return Decision(
+                d.action,
+                text=None,
+                payoff=d.payoff,
+                belief=d.belief,
+                trace=text,
+                estimates=estimates,
+            )
+        return Decision(encode_action("DA", 1), text=None, trace=text, estimates=estimates)
 
 
 class _Usage:

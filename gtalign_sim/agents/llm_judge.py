@@ -15,7 +15,9 @@ One rubric per family, on the paper's value sets:
 The verdict is read robustly (the last ``Score: x`` line, else a lone allowed value;
 fractions such as ``3/4`` on the writing scale); a value outside the rubric's set, an
 unusable reply or a backend failure is retried and then returned as a *failed*
-judgement (``ok=False``) with its reason — never silently scored 0.
+judgement (``ok=False``) with its reason — never silently scored 0:
+``details["failure_reason"]`` is the last attempt's backend reason (``http_500``…) or
+``unreadable_verdict``, and the simulated user fails the episode (stage ``judge``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..backends import ChatRequest, SamplingParams, build_backend
+from ..backends import BackendError, ChatRequest, ChatResult, SamplingParams, build_backend
 from ..tasks.judges import Judgement
 
 __all__ = ["RUBRICS", "LLMJudge", "extract_score"]
@@ -131,6 +133,7 @@ class LLMJudge:
 
         out: list[Judgement | None] = [None] * len(items)
         reasons: list[list[str]] = [[] for _ in items]
+        last: list[str] = ["unreadable_verdict" for _ in items]
         todo = list(range(len(items)))
         for attempt in range(self.retries + 1):
             if not todo:
@@ -147,13 +150,20 @@ class LLMJudge:
                 )
                 for i in todo
             ]
-            results = self.backend.generate(reqs, raise_on_error=False)
+            try:
+                results = self.backend.generate(reqs, raise_on_error=False)
+            except Exception as exc:  # a raising backend fails these attempts, not the run
+                err = BackendError(f"backend raised {type(exc).__name__}: {exc}", reason="backend")
+                results = [
+                    ChatResult("", "error", request_id=r.request_id, error=err) for r in reqs
+                ]
             still = []
             for i, res in zip(todo, results, strict=True):
                 task, intent_id, _ = items[i]
                 allowed = RUBRICS[task.family]
                 if not res.ok:
                     reasons[i].append(f"attempt {attempt + 1}: backend {res.error}")
+                    last[i] = str(getattr(res.error, "reason", None) or "backend")
                     still.append(i)
                     continue
                 value = extract_score(res.text, allowed)
@@ -161,6 +171,7 @@ class LLMJudge:
                     reasons[i].append(
                         f"attempt {attempt + 1}: no valid score in {res.text[-120:]!r}"
                     )
+                    last[i] = "unreadable_verdict"
                     still.append(i)
                     continue
                 if task.family == "safety":
@@ -175,7 +186,17 @@ class LLMJudge:
                 )
             todo = still
         for i in todo:
-            out[i] = Judgement.failed("; ".join(reasons[i]), judge=self.name)
+            out[i] = Judgement(
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                "error",
+                "; ".join(reasons[i]),
+                ok=False,
+                judge=self.name,
+                details={"failure_reason": last[i]},
+            )
         return [j for j in out if j is not None]
 
     def _template_text(self, item: tuple[Any, str, str]) -> str:

@@ -1,13 +1,20 @@
 """The game's vocabulary, defined once: modes, verbosities, strategies, reply kinds,
 families, difficulties, pricing plans, stop codes, and the assistant's action codec.
 
-Every other module imports these; the string values are what records and configs use.
-Enum members are ``str`` (or ``int``) subclasses, so they compare equal to their values.
+Every module above this layer imports these; the string values are what records and
+configs use. Enum members are ``str`` (or ``int``) subclasses, so they compare equal to
+their values. The few names that lower layers already need are defined there once and
+checked here: the payoff matrix's labels (``gtalign_sim.game``) and the task families and
+difficulties (``gtalign_sim.tasks``).
 """
 
 from __future__ import annotations
 
 import enum
+
+from ..game.matrix import GTALIGN_ACTIONS, GTALIGN_STRATEGIES
+from ..tasks.base import DIFFICULTIES as _TASK_DIFFICULTIES
+from ..tasks.base import FAMILIES as _TASK_FAMILIES
 
 __all__ = [
     "DIFFICULTIES",
@@ -111,6 +118,15 @@ REPLY_KINDS: tuple[str, ...] = tuple(k.name.lower() for k in ReplyKind)
 FAMILIES: tuple[str, ...] = tuple(f.value for f in Family)
 DIFFICULTIES: tuple[str, ...] = tuple(d.value for d in Difficulty)
 PRICING_PLANS: tuple[str, ...] = tuple(p.value for p in PricingPlan)
+
+# one vocabulary: the lower layers' names must be these (fails at import otherwise)
+if (
+    tuple(GTALIGN_ACTIONS),
+    tuple(GTALIGN_STRATEGIES),
+    tuple(_TASK_FAMILIES),
+    tuple(_TASK_DIFFICULTIES),
+) != (MODES, STRATEGIES, FAMILIES, DIFFICULTIES):  # pragma: no cover - a programming error
+    raise ImportError("gtalign_sim.core.vocab disagrees with gtalign_sim.game / tasks")
 
 N_ACTIONS = len(MODES) * len(VERBOSITIES)
 """The assistant's action space: mode × verbosity, index ``mode * 3 + verbosity``."""

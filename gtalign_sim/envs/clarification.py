@@ -28,6 +28,14 @@ Agents: ``"user"`` and ``"assistant"``.
   model) is only in :meth:`ClarificationGameEnv.privileged_view`, which rollouts hand
   to assistants declared ``privileged`` (the oracle, the clairvoyant bound).
   ``infos["user"]`` holds the user's own state.
+* **Failures** are never results. When the user simulator raises (a plug-in's bug, an LLM
+  user whose backend failed after its retries — stage ``user``), its judge cannot judge
+  (stage ``judge``), or the assistant's backend fails (:meth:`ClarificationGameEnv.fail`,
+  called by the rollouts — stage ``assistant_backend``), the episode ends *failed*: its
+  record's ``failure`` is ``{"stage", "reason", "detail"}`` (detail at most 500
+  characters), ``stop_reason`` is ``"error"`` and every welfare and quality number is
+  ``None``; the agents are truncated with reward 0. Successful records have
+  ``failure: None``.
 
 The rules (billing, reading, judging, discounting, stopping, the user's reply decision,
 welfare) are :mod:`gtalign_sim.core.rules`, applied by the user simulator's ledger; the
@@ -51,6 +59,7 @@ from pettingzoo.utils import wrappers
 
 from ..backends.template import TemplateRenderer
 from ..core import rules
+from ..core.failures import EpisodeFailure
 from ..core.vocab import (
     DIFFICULTIES,
     FAMILIES,
@@ -113,6 +122,58 @@ USER_FEATURES: tuple[str, ...] = (
     *(f"pricing_{p}" for p in PRICING_PLANS),
 )
 """Names of the user observation's features, in order."""
+
+
+_RECORD_ORDER: tuple[str, ...] = (
+    "task_id",
+    "family",
+    "difficulty",
+    "ambiguous",
+    "profile",
+    "strategy",
+    "actions",
+    "modes",
+    "verbosities",
+    "transcript",
+    "turns",
+    "tokens",
+    "answer_quality",
+    "answer_quality_llm",
+    "user_welfare",
+    "llm_welfare",
+    "mutual_welfare",
+    "user_level",
+    "llm_level",
+    "aggregate",
+    "aggregator",
+    "user_terms",
+    "llm_terms",
+    "ledger",
+    "stop_reason",
+    "format_score",
+    "wrong_answers",
+    "failure",
+)
+"""The episode record's keys, in order."""
+
+_OUTCOME_FIELDS: tuple[str, ...] = (
+    "answer_quality",
+    "answer_quality_llm",
+    "user_welfare",
+    "llm_welfare",
+    "mutual_welfare",
+    "user_level",
+    "llm_level",
+    "aggregate",
+    "user_terms",
+    "llm_terms",
+    "ledger",
+    "format_score",
+    "wrong_answers",
+)
+"""The record's outcome fields: all ``None`` in a failed episode's record."""
+
+_SCALAR_OUTCOMES = ("user_welfare", "llm_welfare", "mutual_welfare", "aggregate")
 
 
 class _ExternalUser(BaseUser):
@@ -305,6 +366,7 @@ class ClarificationGameEnv(AECEnv):
         self.stop: StopReason | None = None
         self.stop_text = ""
         self.strategy: str | None = None
+        self.failure: EpisodeFailure | None = None
         self.episode = {}
         if self.user_policy == "external":
             self.agent_selection = "user"
@@ -316,8 +378,11 @@ class ClarificationGameEnv(AECEnv):
             self.user_sim.forced_strategy = forced
             self.agent_selection = "assistant"
             self._phase = "assistant"
-            self._open(self.user_sim.reset(task, profile, self._rng_user))
-        self._update_infos()
+            opening = self._user(self.user_sim.reset, task, profile, self._rng_user)
+            if opening is not None:
+                self._open(opening)
+        if not self.episode:
+            self._update_infos()
 
     def _open(self, message: Any) -> None:
         self.strategy = message.strategy
@@ -352,9 +417,12 @@ class ClarificationGameEnv(AECEnv):
             raise ValueError(f"user action must be 0 or 1, got {action!r}")
         if self._phase == "ask":
             self.user_sim.pending_strategy = "DQ" if a == 0 else "VQ"
-            self._open(self.user_sim.reset(self.task, self.profile, self._rng_user))
-            self.agent_selection = "assistant"
-            self._update_infos()
+            opening = self._user(self.user_sim.reset, self.task, self.profile, self._rng_user)
+            if opening is not None:
+                self._open(opening)
+            if not self.episode:
+                self.agent_selection = "assistant"
+                self._update_infos()
             return
         self.user_sim.pending_continue = a == 0
         self._user_responds()
@@ -409,7 +477,9 @@ class ClarificationGameEnv(AECEnv):
         )
         self.turn += 1
         external = self.user_policy == "external"
-        stop = self.user_sim.read(self.history) if external else None
+        stop = self._user(self.user_sim.read, self.history) if external else None
+        if self.episode:  # the user simulator failed
+            return
         if self.user_policy == "external" and stop is None:
             # the user has a choice to make: hand the turn to the external policy
             self.agent_selection = "user"
@@ -419,10 +489,14 @@ class ClarificationGameEnv(AECEnv):
         if stop is not None:
             self._end(stop)
             return
-        self._handle(self.user_sim.respond(self.history))
+        msg = self._user(self.user_sim.respond, self.history)
+        if msg is not None:
+            self._handle(msg)
 
     def _user_responds(self) -> None:
-        self._handle(self.user_sim.reply())
+        msg = self._user(self.user_sim.reply)
+        if msg is not None:
+            self._handle(msg)
         if not self.episode:
             self.agent_selection = "assistant"
             self._phase = "assistant"
@@ -437,21 +511,43 @@ class ClarificationGameEnv(AECEnv):
 
     def _end(self, msg: Any) -> None:
         self.stop, self.stop_text = msg.stop, msg.text
+        if msg.stop == StopReason.ERROR and self.failure is None:
+            reason = getattr(msg, "reason", "") or msg.text
+            self.failure = EpisodeFailure("user", "error", reason)
+        self._finish()
+
+    # -------------------------------------------------------------- failures
+    def _user(self, fn: Any, *args: Any) -> Any:
+        """Call the user simulator; if it raises, fail the episode and return ``None``
+        (an :class:`EpisodeFailure` keeps its stage, e.g. ``judge``; anything else is
+        stage ``user``)."""
+        try:
+            return fn(*args)
+        except Exception as exc:
+            self.fail(EpisodeFailure.wrap(exc, "user"))
+            return None
+
+    def fail(self, failure: BaseException, stage: str = "simulator") -> None:
+        """End the running episode as *failed* (see the module docstring).
+
+        ``failure`` is an :class:`~gtalign_sim.core.failures.EpisodeFailure` (e.g. the one
+        an LLM assistant returned for a backend failure) or any exception, recorded at
+        ``stage`` with its type name as the reason.
+        """
+        if self.episode:
+            raise RuntimeError("fail() called after the episode ended")
+        self.failure = EpisodeFailure.wrap(failure, stage)
+        self.stop, self.stop_text = StopReason.ERROR, ""
         self._finish()
 
     # ------------------------------------------------------------- episode end
     def _finish(self) -> None:
-        led = self.user_sim.state.ledger
-        if led is None:  # the simulator failed before asking: nothing happened
-            led = rules.Ledger.start(False, False, 0.0, 0.0)
-        fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
-        u, u_terms = rules.user_gain(led, self.world)
-        l_val, l_terms = rules.provider_gain(led, u, self.world, fmt)
-        u, l_val = float(u), float(l_val)
-        agg = float(self._aggregate(u, l_val))
         modes = [decode_action(a)[0] for a in self.actions]
         verbs = [decode_action(a)[1] for a in self.actions]
-        ledger = led.scalars()
+        out = self._outcome() if self.failure is None else None
+        failed = self.failure is not None
+        if failed:
+            self.stop = StopReason.ERROR
         self.episode = {
             "task_id": self.task.id,
             "family": self.task.family,
@@ -473,6 +569,46 @@ class ClarificationGameEnv(AECEnv):
                 "billed_prompt": int(self.provider_tokens["prompt"]),
                 "billed_completion": int(self.provider_tokens["completion"]),
             },
+            # a failed episode has no outcome: every welfare/quality number is None
+            **(out if out is not None else dict.fromkeys(_OUTCOME_FIELDS)),
+            "aggregator": self.aggregator_name,
+            "stop_reason": self.stop.value if self.stop else None,
+            "failure": self.failure.to_record() if self.failure is not None else None,
+        }
+        self.episode = {k: self.episode[k] for k in _RECORD_ORDER if k in self.episode}
+        if failed:
+            self.rewards = {"user": 0.0, "assistant": 0.0}
+        else:
+            assert out is not None
+            self.user_sim.observe_episode(self.episode)
+            reward = {
+                "aggregate": out["aggregate"],
+                "llm": out["llm_welfare"],
+                "user": out["user_welfare"],
+            }[self.assistant_reward]
+            self.rewards = {"user": out["user_welfare"], "assistant": reward}
+        # a failed episode is cut off (truncated), not ended by the game
+        truncated = failed or self.stop == StopReason.MAX_TURNS
+        for a in self.agents:
+            self.terminations[a] = not truncated
+            self.truncations[a] = truncated
+        self._update_infos()
+        for a in self.agents:
+            self.infos[a]["episode"] = self.episode
+
+    def _outcome(self) -> dict[str, Any] | None:
+        """The episode's welfare and quality numbers from the ledger; ``None`` (and
+        :attr:`failure` set, stage ``simulator``) when they are not finite."""
+        led = self.user_sim.state.ledger
+        if led is None:  # the simulator ended before asking: nothing happened
+            led = rules.Ledger.start(False, False, 0.0, 0.0)
+        fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
+        u, u_terms = rules.user_gain(led, self.world)
+        l_val, l_terms = rules.provider_gain(led, u, self.world, fmt)
+        u, l_val = float(u), float(l_val)
+        agg = float(self._aggregate(u, l_val))
+        ledger = led.scalars()
+        out = {
             "answer_quality": float(ledger["q_user"]),
             "answer_quality_llm": float(ledger["q_llm"]),
             "user_welfare": u,
@@ -481,24 +617,19 @@ class ClarificationGameEnv(AECEnv):
             "user_level": float(rules.level(u)),
             "llm_level": float(rules.level(l_val)),
             "aggregate": agg,
-            "aggregator": self.aggregator_name,
             "user_terms": {k: float(v) for k, v in u_terms.items()},
             "llm_terms": {k: float(v) for k, v in l_terms.items()},
             "ledger": {k: float(v) for k, v in ledger.items()},
-            "stop_reason": self.stop.value if self.stop else None,
             "format_score": fmt,
             "wrong_answers": int(ledger["errors"]),
         }
-        self.user_sim.observe_episode(self.episode)
-        reward = {"aggregate": agg, "llm": l_val, "user": u}[self.assistant_reward]
-        self.rewards = {"user": u, "assistant": reward}
-        truncated = self.stop == StopReason.MAX_TURNS
-        for a in self.agents:
-            self.terminations[a] = not truncated
-            self.truncations[a] = truncated
-        self._update_infos()
-        for a in self.agents:
-            self.infos[a]["episode"] = self.episode
+        bad = [k for k in _SCALAR_OUTCOMES if not np.isfinite(out[k])]
+        if bad:
+            self.failure = EpisodeFailure(
+                "simulator", "non_finite_welfare", {k: out[k] for k in bad}
+            )
+            return None
+        return out
 
     # ---------------------------------------------------------- observations
     def _update_infos(self) -> None:
@@ -592,7 +723,10 @@ class ClarificationGameEnv(AECEnv):
         for t in self.history:
             tag = f"assistant/{t.mode}" if t.role == "assistant" else "user"
             lines.append(f"{tag}: {t.text}")
-        if self.episode:
+        if self.episode and self.episode.get("failure"):
+            f = self.episode["failure"]
+            lines.append(f"-- failed ({f['stage']}: {f['reason']}): {f['detail']}")
+        elif self.episode:
             e = self.episode
             lines.append(
                 f"-- {e['stop_reason']}: U={e['user_welfare']:.3f} L={e['llm_welfare']:.3f} "

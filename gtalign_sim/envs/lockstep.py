@@ -9,6 +9,11 @@ sends all waiting requests to the real backend as **one** batch and hands the re
 back. Episodes that end are replaced by the next ones in the plan. Records come back in
 plan order, identical to sequential play for greedy decoding (a backend's batched
 greedy output equals its one-by-one output).
+
+A failure is one episode's, not the batch's: an :class:`~gtalign_sim.core.failures.EpisodeFailure`
+in ``act_batch``'s answer (or raised by ``act``) fails that episode only
+(:meth:`ClarificationGameEnv.fail`), and the user simulator's failures are the
+environment's to record; the other episodes go on.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..backends.base import ChatRequest, ChatResult, check_results
+from ..core.failures import EpisodeFailure
 from .clarification import ClarificationGameEnv
 from .rollout import assistant_info
 
@@ -187,17 +193,29 @@ def run_lockstep(
             obs = [envs[k].observe("assistant") for k in live]
             infos = [assistant_info(envs[k], assistant, envs[k].infos["assistant"]) for k in live]
             if hasattr(assistant, "act_batch"):
-                decisions = assistant.act_batch(obs, infos)
+                decisions = list(assistant.act_batch(obs, infos))
             else:
-                decisions = [assistant.act(o, i) for o, i in zip(obs, infos, strict=True)]
+                decisions = [_act(assistant, o, i) for o, i in zip(obs, infos, strict=True)]
             steps = []
             for k, d in zip(live, decisions, strict=True):
                 slot = slots[k]
                 assert slot is not None
+                if isinstance(d, EpisodeFailure):  # this episode fails; the others go on
+                    envs[k].fail(d)
+                    continue
                 slot["decisions"].append(record_decision(d))
                 steps.append(in_worker(lambda k=k, d=d: envs[k].step(d)))
-            run_all(steps)
+            if steps:
+                run_all(steps)
     finally:
         pool.shutdown(wait=True)
     done.sort(key=lambda r: r["episode"])
     return done
+
+
+def _act(assistant: Any, observation: Any, info: Any) -> Any:
+    """``assistant.act``, with an :class:`EpisodeFailure` it raises as the answer."""
+    try:
+        return assistant.act(observation, info)
+    except EpisodeFailure as exc:
+        return exc

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.failures import EpisodeFailure
 from .clarification import ClarificationGameEnv
 
 __all__ = ["assistant_info", "episode_seeds", "record_decision", "run_episode", "run_episodes"]
@@ -54,7 +55,9 @@ def run_episode(
     """Play one episode with ``assistant`` through the AEC API; return its record.
 
     The record is the environment's episode record plus ``decisions`` (the assistant's
-    payoff matrices, beliefs and estimates per turn, when it reports them).
+    payoff matrices, beliefs and estimates per turn, when it reports them). An
+    :class:`~gtalign_sim.core.failures.EpisodeFailure` raised by the assistant fails the
+    episode (its record's ``failure``); the run goes on.
     """
     env.reset(seed=seed, options=dict(options or {}))
     decisions: list[dict[str, Any]] = []
@@ -65,7 +68,11 @@ def run_episode(
             continue
         if agent != "assistant":
             raise RuntimeError("run_episode expects user_policy='simulator'")
-        decision = assistant.act(obs, assistant_info(env, assistant, info))
+        try:
+            decision = assistant.act(obs, assistant_info(env, assistant, info))
+        except EpisodeFailure as exc:  # e.g. the assistant's backend failed: a failed episode
+            getattr(env, "unwrapped", env).fail(exc)
+            continue
         if record_decisions:
             decisions.append(record_decision(decision))
         # the raw env takes the decision itself, so an LLM's own text and format score

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -39,6 +41,7 @@ __all__ = [
     "ASSISTANT_ORDER",
     "SCALAR_METRICS",
     "STRATEGIES",
+    "MetricsAccumulator",
     "assistant_metrics",
     "assistant_order",
     "bootstrap_ci",
@@ -50,6 +53,7 @@ __all__ = [
     "paired_difference",
     "pareto_analysis",
     "t_quantile",
+    "write_json_atomic",
     "write_metrics",
 ]
 
@@ -189,13 +193,170 @@ def assistant_order(names: Iterable[str]) -> list[str]:
     return known + [n for n in seen if n not in ASSISTANT_ORDER]
 
 
-def _by_assistant(records: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
-    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for i, r in enumerate(records):
+# --------------------------------------------------------------------------- columns
+
+
+_EXTRA_COLUMNS = ("assistant_chars", "total_chars", "user_tokens")
+_NAN = float("nan")
+
+
+class _Columns:
+    """What the metrics need of one assistant's episodes, column by column.
+
+    Floats live in ``array('d')`` (NaN where a value is missing: every statistic below
+    drops missing and non-finite values alike), labels are interned strings, and the
+    verbosities are pooled into one counter, so a record costs ~150 bytes here however
+    long its transcript and decisions are.
+    """
+
+    __slots__ = ("episode", "family", "mode", "pricing", "seed", "stop", "strategy", "values")
+
+    def __init__(self, metrics: Sequence[str]) -> None:
+        self.values: dict[str, array[float]] = {m: array("d") for m in metrics}
+        self.episode: list[Any] = []
+        self.seed: list[Any] = []
+        self.family: list[str] = []
+        self.pricing: list[str] = []
+        self.strategy: list[str | None] = []
+        self.mode: list[str | None] = []
+        self.stop: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.episode)
+
+    def column(self, metric: str, rows: Iterable[int] | None = None) -> list[float]:
+        col = self.values[metric]
+        return list(col) if rows is None else [col[i] for i in rows]
+
+    def permute(self, order: Sequence[int]) -> None:
+        for m, col in self.values.items():
+            self.values[m] = array("d", (col[i] for i in order))
+        for name in ("episode", "seed", "family", "pricing", "strategy", "mode", "stop"):
+            col = getattr(self, name)
+            setattr(self, name, [col[i] for i in order])
+
+
+def _intern(s: str | None, table: dict[str, str]) -> str | None:
+    return None if s is None else table.setdefault(s, s)
+
+
+class MetricsAccumulator:
+    """Metrics over records fed one at a time (:meth:`add`), holding only compact columns.
+
+    ``compute_metrics(records)`` is ``MetricsAccumulator().add_all(records).result()``;
+    an experiment streams ``episodes.jsonl`` through :meth:`add` instead of loading it, so
+    memory grows by ~150 bytes per episode rather than by whole records. With
+    ``canonical=True``, :meth:`result` first sorts every assistant's episodes by
+    ``(episode, seed)``: the metrics then do not depend on the order the records arrived
+    in (a resumed run appends in a different order; floating-point sums are
+    order-sensitive in the last bits).
+    """
+
+    def __init__(self, metric: str = "mutual_welfare") -> None:
+        self._metrics = tuple(dict.fromkeys((*SCALAR_METRICS, metric, *_EXTRA_COLUMNS)))
+        self._cols: dict[str, _Columns] = {}
+        self._verb: dict[str, Counter[str]] = {}
+        self._strings: dict[str, str] = {}
+        self.n_records = 0
+
+    def add(self, r: Mapping[str, Any]) -> None:
+        """Digest one episode record (needs ``assistant``)."""
         if "assistant" not in r:
-            raise ValueError(f"record {i} has no 'assistant' key")
-        groups[str(r["assistant"])].append(r)
-    return {a: groups[a] for a in assistant_order(groups)}
+            raise ValueError(f"record {self.n_records} has no 'assistant' key")
+        name = str(r["assistant"])
+        cols = self._cols.get(name)
+        if cols is None:
+            cols = self._cols[name] = _Columns(self._metrics)
+            self._verb[name] = Counter()
+        self.n_records += 1
+        for m in self._metrics:
+            if m == "assistant_chars":
+                v = _transcript_chars(r, "assistant")
+            elif m == "total_chars":
+                v = _transcript_chars(r, None)
+            elif m == "user_tokens":
+                tokens = r.get("tokens")
+                v = _num(tokens.get("user")) if isinstance(tokens, Mapping) else None
+            else:
+                v = _value(r, m)
+            cols.values[m].append(_NAN if v is None else v)
+        t = self._strings
+        cols.episode.append(r.get("episode"))
+        cols.seed.append(r.get("seed"))
+        cols.family.append(_intern(str(r.get("family") or _UNKNOWN), t))  # type: ignore[arg-type]
+        cols.pricing.append(_intern(_pricing(r), t))  # type: ignore[arg-type]
+        cols.strategy.append(_strategy(r))
+        cols.mode.append(_intern(_first_mode(r), t))
+        cols.stop.append(_intern(str(r.get("stop_reason")), t))  # type: ignore[arg-type]
+        verb = self._verb[name]
+        for v in r.get("verbosities") or []:
+            if v is not None:
+                verb[str(v)] += 1
+
+    def add_all(self, records: Iterable[Mapping[str, Any]]) -> MetricsAccumulator:
+        """:meth:`add` every record; returns ``self``."""
+        for r in records:
+            self.add(r)
+        return self
+
+    def groups(self, canonical: bool = False) -> dict[str, _Columns]:
+        """Columns by assistant in display order (sorted by episode if ``canonical``)."""
+        if canonical:
+            for cols in self._cols.values():
+                order = sorted(range(len(cols)), key=lambda i, c=cols: _episode_order(c, i))
+                cols.permute(order)
+        return {a: self._cols[a] for a in assistant_order(self._cols)}
+
+    def assistant_metrics(self, canonical: bool = False) -> dict[str, dict[str, Any]]:
+        """:func:`assistant_metrics` of the records added."""
+        return {a: _single_assistant(c, self._verb[a]) for a, c in self.groups(canonical).items()}
+
+    def result(
+        self,
+        reference: str = "gtalign",
+        metric: str = "mutual_welfare",
+        eps: float = 0.01,
+        canonical: bool = False,
+    ) -> dict[str, Any]:
+        """:func:`compute_metrics` of the records added."""
+        if metric not in self._metrics:
+            raise ValueError(f"metric {metric!r} was not collected; pass it to the constructor")
+        groups = self.groups(canonical)
+        per = {a: _single_assistant(c, self._verb[a]) for a, c in groups.items()}
+        names = list(per)
+        ref: str | None = reference
+        notes = []
+        if ref not in per:
+            fallback = "gtalign" if "gtalign" in per else (names[0] if names else None)
+            if names:
+                notes.append(f"reference {reference!r} not in records; using {fallback!r}")
+            ref = fallback
+        comparison = _compare(groups, ref, metric) if ref is not None else {}
+        out = {
+            "schema": SCHEMA,
+            "n_records": self.n_records,
+            "assistants": names,
+            "reference": ref,
+            "comparison_metric": metric,
+            "assistant_metrics": per,
+            "comparison": comparison,
+            "pareto": _pareto(groups, eps),
+            "notes": notes,
+        }
+        return jsonable(out)
+
+
+def _episode_order(cols: _Columns, i: int) -> tuple[Any, ...]:
+    ep, seed = cols.episode[i], cols.seed[i]
+    if isinstance(ep, int) and not isinstance(ep, bool):
+        return (0, ep, seed if isinstance(seed, int) else -1)
+    return (1, 0, 0)  # unkeyed records keep their arrival order, after the keyed ones
+
+
+def _accumulate(
+    records: Iterable[Mapping[str, Any]], metric: str = "mutual_welfare"
+) -> dict[str, _Columns]:
+    return MetricsAccumulator(metric).add_all(records).groups()
 
 
 def _mean(values: Iterable[Any]) -> float | None:
@@ -230,7 +391,7 @@ def jsonable(obj: Any) -> Any:
 # --------------------------------------------------------------------------- action mixes
 
 
-def _action_block(recs: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _action_block(c: _Columns, rows: Sequence[int]) -> tuple[dict[str, Any], dict[str, Any]]:
     """First-action frequencies and counts by user strategy (``DQ``, ``VQ``, ``all``).
 
     Episodes without a first mode are left out of the denominators (counted in
@@ -240,9 +401,9 @@ def _action_block(recs: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], di
     """
     counters: dict[str, Counter[str]] = {s: Counter() for s in (*STRATEGIES, "all")}
     missing: Counter[str] = Counter()
-    for r in recs:
-        mode = _first_mode(r)
-        strat = _strategy(r)
+    for i in rows:
+        mode = c.mode[i]
+        strat = c.strategy[i]
         keys = ["all"] if strat is None else [strat, "all"]
         for k in keys:
             if mode is None:
@@ -253,61 +414,57 @@ def _action_block(recs: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], di
     labels = [*ACTION_MODES, "other"] if has_other else list(ACTION_MODES)
     freqs: dict[str, Any] = {}
     counts: dict[str, Any] = {}
-    for s, c in counters.items():
-        n = sum(c.values())
-        freqs[s] = {m: _frac(c[m], n) for m in labels}
-        counts[s] = {**{m: c[m] for m in labels}, "n": n, "missing": missing[s]}
+    for s, cnt in counters.items():
+        n = sum(cnt.values())
+        freqs[s] = {m: _frac(cnt[m], n) for m in labels}
+        counts[s] = {**{m: cnt[m] for m in labels}, "n": n, "missing": missing[s]}
     return freqs, counts
 
 
-def _welfare_block(recs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"n": len(recs)}
+def _welfare_block(c: _Columns, rows: Sequence[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": len(rows)}
     for m in _FAMILY_METRICS:
-        out[m] = _mean(_value(r, m) for r in recs)
-    ci = mean_ci([_value(r, "mutual_welfare") for r in recs])
+        out[m] = _mean(c.column(m, rows))
+    ci = mean_ci(c.column("mutual_welfare", rows))
     out["mutual_welfare_lo"], out["mutual_welfare_hi"] = ci["lo"], ci["hi"]
     return out
 
 
-def _strategy_share(recs: Sequence[Mapping[str, Any]]) -> tuple[float | None, dict[str, int]]:
-    c = Counter(_strategy(r) or _UNKNOWN for r in recs)
-    known = c["DQ"] + c["VQ"]
-    return _frac(c["VQ"], known), {"DQ": c["DQ"], "VQ": c["VQ"], _UNKNOWN: c[_UNKNOWN]}
+def _strategy_share(c: _Columns, rows: Sequence[int]) -> tuple[float | None, dict[str, int]]:
+    cnt = Counter(c.strategy[i] or _UNKNOWN for i in rows)
+    known = cnt["DQ"] + cnt["VQ"]
+    return _frac(cnt["VQ"], known), {"DQ": cnt["DQ"], "VQ": cnt["VQ"], _UNKNOWN: cnt[_UNKNOWN]}
 
 
-def _single_assistant(recs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"n_episodes": len(recs)}
+def _single_assistant(c: _Columns, verb: Counter[str]) -> dict[str, Any]:
+    rows = range(len(c))
+    out: dict[str, Any] = {"n_episodes": len(c)}
     for m in SCALAR_METRICS:
-        out[m] = mean_ci([_value(r, m) for r in recs])
-    out["action_frequencies"], out["action_counts"] = _action_block(recs)
-    verb: Counter[str] = Counter()
-    for r in recs:
-        for v in r.get("verbosities") or []:
-            if v is not None:
-                verb[str(v)] += 1
+        out[m] = mean_ci(c.column(m))
+    out["action_frequencies"], out["action_counts"] = _action_block(c, rows)
     n_verb = sum(verb.values())
     out["verbosity_frequencies"] = {k: verb[k] / n_verb for k in sorted(verb)}
-    out["stop_reasons"] = dict(sorted(Counter(str(r.get("stop_reason")) for r in recs).items()))
-    out["user_strategy_share"], out["user_strategy_counts"] = _strategy_share(recs)
+    out["stop_reasons"] = dict(sorted(Counter(c.stop).items()))
+    out["user_strategy_share"], out["user_strategy_counts"] = _strategy_share(c, rows)
 
-    fams: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    plans: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for r in recs:
-        fams[str(r.get("family") or _UNKNOWN)].append(r)
-        plans[_pricing(r)].append(r)
-    out["by_family"] = {f: _welfare_block(fams[f]) for f in sorted(fams)}
+    fams: dict[str, list[int]] = defaultdict(list)
+    plans: dict[str, list[int]] = defaultdict(list)
+    for i in rows:
+        fams[c.family[i]].append(i)
+        plans[c.pricing[i]].append(i)
+    out["by_family"] = {f: _welfare_block(c, fams[f]) for f in sorted(fams)}
     by_pricing = {}
     for p in sorted(plans):
-        block = _welfare_block(plans[p])
-        block["action_frequencies"], _ = _action_block(plans[p])
-        block["user_strategy_share"], _ = _strategy_share(plans[p])
+        block = _welfare_block(c, plans[p])
+        block["action_frequencies"], _ = _action_block(c, plans[p])
+        block["user_strategy_share"], _ = _strategy_share(c, plans[p])
         by_pricing[p] = block
     out["by_pricing"] = by_pricing
 
-    q = _mean(_value(r, "answer_quality") for r in recs)
-    tok = _mean(_assistant_tokens(r) for r in recs)
-    a_chars = _mean(_transcript_chars(r, "assistant") for r in recs)
-    t_chars = _mean(_transcript_chars(r, None) for r in recs)
+    q = _mean(c.column("answer_quality"))
+    tok = _mean(c.column("tokens"))
+    a_chars = _mean(c.column("assistant_chars"))
+    t_chars = _mean(c.column("total_chars"))
     out["efficiency"] = 1000.0 * q / tok if q is not None and tok else None
     out["efficiency_chars"] = 1000.0 * q / a_chars if q is not None and a_chars else None
     out["mean_assistant_chars"] = a_chars
@@ -315,14 +472,11 @@ def _single_assistant(recs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if a_chars is not None and t_chars:
         out["response_length_ratio"] = a_chars / t_chars
     else:  # fall back to tokens when there is no transcript text
-        user_tok = _mean(
-            (r.get("tokens") or {}).get("user") if isinstance(r.get("tokens"), Mapping) else None
-            for r in recs
-        )
+        user_tok = _mean(c.column("user_tokens"))
         total = (tok or 0.0) + (user_tok or 0.0)
         out["response_length_ratio"] = tok / total if tok is not None and total else None
-    n_err = sum(1 for r in recs if r.get("stop_reason") == "error")
-    out["error_rate"] = _frac(n_err, len(recs))
+    n_err = sum(1 for s in c.stop if s == "error")
+    out["error_rate"] = _frac(n_err, len(c))
     return out
 
 
@@ -340,72 +494,58 @@ def assistant_metrics(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[st
     ``response_length_ratio``, ``mean_assistant_chars``, ``mean_total_chars``,
     ``error_rate``. Missing family/pricing are grouped as ``"unknown"``.
     """
-    return {a: _single_assistant(recs) for a, recs in _by_assistant(records).items()}
+    return MetricsAccumulator().add_all(records).assistant_metrics()
 
 
 # --------------------------------------------------------------------------- comparisons
 
 
-def _keyed(
-    recs: Sequence[Mapping[str, Any]], with_seed: bool = False
-) -> dict[Any, Mapping[str, Any]]:
-    """Records of one assistant by match key: ``episode``, or ``(seed, episode)`` when
+def _keyed(c: _Columns, name: str, with_seed: bool = False) -> dict[Any, int]:
+    """Rows of one assistant by match key: ``episode``, or ``(seed, episode)`` when
     episodes repeat (or ``with_seed``). Records without ``episode`` get keys that match
     nothing."""
-    eps = [r.get("episode") for r in recs]
+    eps = c.episode
     if not with_seed and all(e is not None for e in eps) and len(set(eps)) == len(eps):
-        return {r["episode"]: r for r in recs}
-    keyed: dict[Any, Mapping[str, Any]] = {}
-    for i, r in enumerate(recs):
-        key = (r.get("seed"), r.get("episode")) if r.get("episode") is not None else ("#", i)
+        return {e: i for i, e in enumerate(eps)}
+    keyed: dict[Any, int] = {}
+    for i, e in enumerate(eps):
+        key = (c.seed[i], e) if e is not None else ("#", i)
         if key in keyed:
             raise ValueError(
-                f"assistant {r.get('assistant')!r} has two records for episode key {key}; "
+                f"assistant {name!r} has two records for episode key {key}; "
                 "cannot match episodes across assistants"
             )
-        keyed[key] = r
+        keyed[key] = i
     return keyed
 
 
 def _matched(
-    groups: Mapping[str, Sequence[Mapping[str, Any]]], names: Sequence[str], outer: bool = False
-) -> tuple[list[Any], list[dict[Any, Mapping[str, Any]]]]:
+    groups: Mapping[str, _Columns], names: Sequence[str], outer: bool = False
+) -> tuple[list[Any], list[dict[Any, int]]]:
     """Episode keys shared by all ``names`` (all keys seen if ``outer``) and, per name, its
-    records by key."""
-    keyed = [_keyed(groups[n]) for n in names]
+    rows by key."""
+    keyed = [_keyed(groups[n], n) for n in names]
     # keys of mixed styles (int vs tuple) never match: fall back to (seed, episode) for all
     if len({type(next(iter(k), None)) for k in keyed if k}) > 1:
-        keyed = [_keyed(groups[n], with_seed=True) for n in names]
+        keyed = [_keyed(groups[n], n, with_seed=True) for n in names]
     keys = set(keyed[0]) if keyed else set()
     for k in keyed[1:]:
         keys = keys | set(k) if outer else keys & set(k)
     return sorted(keys, key=repr), keyed
 
 
-def paired_difference(
-    records: Iterable[Mapping[str, Any]],
-    a: str,
-    b: str,
-    metric: str = "mutual_welfare",
-    confidence: float = 0.95,
+def _paired(
+    groups: Mapping[str, _Columns], a: str, b: str, metric: str, confidence: float = 0.95
 ) -> dict[str, Any]:
-    """Mean and t-CI of the per-episode difference ``a − b`` on matched episodes (CRN).
-
-    Returns ``{"a", "b", "metric", "mean", "lo", "hi", "std", "n", "p_better", "p_worse",
-    "p_tie", "p_value"}``: ``p_better`` is the fraction of matched episodes where ``a``'s
-    value exceeds ``b``'s (by more than 1e-12), ``p_value`` the two-sided paired t-test
-    p-value. Episodes where either value is missing are dropped. ``n = 0`` gives ``None``
-    statistics with a ``"note"``. Unknown assistant names raise ``ValueError``.
-    """
-    groups = _by_assistant(records)
     for name in (a, b):
         if name not in groups:
             raise ValueError(f"unknown assistant {name!r}; present: {list(groups)}")
     keys, (ka, kb) = _matched(groups, [a, b])
+    col_a, col_b = groups[a].values[metric], groups[b].values[metric]
     diffs = []
     for k in keys:
-        va, vb = _value(ka[k], metric), _value(kb[k], metric)
-        if va is not None and vb is not None:
+        va, vb = col_a[ka[k]], col_b[kb[k]]
+        if math.isfinite(va) and math.isfinite(vb):
             diffs.append(va - vb)
     d = np.asarray(diffs, dtype=float)
     ci = mean_ci(d, confidence)
@@ -426,6 +566,37 @@ def paired_difference(
     return out
 
 
+def paired_difference(
+    records: Iterable[Mapping[str, Any]],
+    a: str,
+    b: str,
+    metric: str = "mutual_welfare",
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Mean and t-CI of the per-episode difference ``a − b`` on matched episodes (CRN).
+
+    Returns ``{"a", "b", "metric", "mean", "lo", "hi", "std", "n", "p_better", "p_worse",
+    "p_tie", "p_value"}``: ``p_better`` is the fraction of matched episodes where ``a``'s
+    value exceeds ``b``'s (by more than 1e-12), ``p_value`` the two-sided paired t-test
+    p-value. Episodes where either value is missing are dropped. ``n = 0`` gives ``None``
+    statistics with a ``"note"``. Unknown assistant names raise ``ValueError``.
+    """
+    return _paired(_accumulate(records, metric), a, b, metric, confidence)
+
+
+def _compare(
+    groups: Mapping[str, _Columns], reference: str, metric: str, confidence: float = 0.95
+) -> dict[str, dict[str, Any]]:
+    names = list(groups)
+    if reference not in names:
+        raise ValueError(f"reference assistant {reference!r} not in records; present: {names}")
+    return {
+        other: _paired(groups, other, reference, metric, confidence)
+        for other in names
+        if other != reference
+    }
+
+
 def compare(
     records: Iterable[Mapping[str, Any]],
     reference: str = "gtalign",
@@ -437,15 +608,7 @@ def compare(
     Negative means mean the reference is better. Raises ``ValueError`` if ``reference``
     has no records.
     """
-    records = list(records)
-    names = list(_by_assistant(records))
-    if reference not in names:
-        raise ValueError(f"reference assistant {reference!r} not in records; present: {names}")
-    return {
-        other: paired_difference(records, other, reference, metric, confidence)
-        for other in names
-        if other != reference
-    }
+    return _compare(_accumulate(records, metric), reference, metric, confidence)
 
 
 # --------------------------------------------------------------------------- Pareto
@@ -491,11 +654,14 @@ def pareto_analysis(records: Iterable[Mapping[str, Any]], eps: float = 0.01) -> 
     """
     if eps < 0:
         raise ValueError(f"eps must be >= 0, got {eps}")
-    groups = _by_assistant(records)
+    return _pareto(_accumulate(records), eps)
+
+
+def _pareto(groups: Mapping[str, _Columns], eps: float) -> dict[str, Any]:
     means: dict[str, dict[str, float]] = {}
-    for a, recs in groups.items():
-        u = _mean(_value(r, "user_welfare") for r in recs)
-        l = _mean(_value(r, "llm_welfare") for r in recs)
+    for a, c in groups.items():
+        u = _mean(c.column("user_welfare"))
+        l = _mean(c.column("llm_welfare"))
         if u is not None and l is not None:
             mutual = math.sqrt(max(u, 0.0) * max(l, 0.0))
             means[a] = {"user_welfare": u, "llm_welfare": l, "mutual_welfare_of_means": mutual}
@@ -531,9 +697,11 @@ def pareto_analysis(records: Iterable[Mapping[str, Any]], eps: float = 0.01) -> 
     }
     out["joint_hypervolume"] = _hypervolume_2d(pts, ref)
 
-    def points(recs: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        vals = [(_value(r, "user_welfare"), _value(r, "llm_welfare")) for r in recs]
-        return np.array([[np.nan if v is None else v for v in uv] for uv in vals], dtype=float)
+    def points(name: str, rows: Sequence[int | None]) -> np.ndarray:
+        c = groups[name]
+        u, l = c.values["user_welfare"], c.values["llm_welfare"]
+        vals = [(np.nan, np.nan) if i is None else (u[i], l[i]) for i in rows]
+        return np.array(vals, dtype=float)
 
     def eps_dominates(x: np.ndarray, y: np.ndarray, tol: float) -> np.ndarray:
         # vectorised gtalign_sim.game.pareto.dominates over the last axis
@@ -545,8 +713,8 @@ def pareto_analysis(records: Iterable[Mapping[str, Any]], eps: float = 0.01) -> 
             if a == b:
                 continue
             keys, (ka, kb) = _matched(groups, [a, b])
-            pa = points([ka[k] for k in keys]).reshape(-1, 2)
-            pb = points([kb[k] for k in keys]).reshape(-1, 2)
+            pa = points(a, [ka[k] for k in keys]).reshape(-1, 2)
+            pb = points(b, [kb[k] for k in keys]).reshape(-1, 2)
             ok = np.isfinite(pa).all(axis=1) & np.isfinite(pb).all(axis=1)
             count = int(eps_dominates(pa[ok], pb[ok], eps).sum())
             n = int(ok.sum())
@@ -555,9 +723,12 @@ def pareto_analysis(records: Iterable[Mapping[str, Any]], eps: float = 0.01) -> 
 
     keys, keyed_list = _matched(groups, names, outer=True)
     # arr[e, i] = (U, L) of assistant i on episode e; NaN where it did not run / lacks U or L
-    nan = {"user_welfare": None, "llm_welfare": None}
     arr = np.stack(
-        [points([kd.get(k, nan) for k in keys]).reshape(-1, 2) for kd in keyed_list], axis=1
+        [
+            points(a, [kd.get(k) for k in keys]).reshape(-1, 2)
+            for a, kd in zip(names, keyed_list, strict=True)
+        ],
+        axis=1,
     ).reshape(len(keys), len(names), 2)
     present = np.isfinite(arr).all(axis=-1)  # [e, i]
     out["n_matched_all"] = int(present.all(axis=1).sum())
@@ -594,46 +765,50 @@ def compute_metrics(
     requested one if present, else ``gtalign``, else the first assistant; ``None`` when
     there are no records), ``comparison_metric``, ``assistant_metrics``
     (:func:`assistant_metrics`), ``comparison`` (:func:`compare`, ``other − reference``)
-    and ``pareto`` (:func:`pareto_analysis`).
+    and ``pareto`` (:func:`pareto_analysis`). Records are digested one at a time
+    (:class:`MetricsAccumulator`), so a generator keeps memory flat.
     """
-    records = list(records)
-    per = assistant_metrics(records)
-    names = list(per)
-    ref: str | None = reference
-    notes = []
-    if ref not in per:
-        fallback = "gtalign" if "gtalign" in per else (names[0] if names else None)
-        if names:
-            notes.append(f"reference {reference!r} not in records; using {fallback!r}")
-        ref = fallback
-    comparison = compare(records, ref, metric) if ref is not None else {}
-    out = {
-        "schema": SCHEMA,
-        "n_records": len(records),
-        "assistants": names,
-        "reference": ref,
-        "comparison_metric": metric,
-        "assistant_metrics": per,
-        "comparison": comparison,
-        "pareto": pareto_analysis(records, eps=eps),
-        "notes": notes,
-    }
-    return jsonable(out)
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    acc = MetricsAccumulator(metric).add_all(records)
+    return acc.result(reference=reference, metric=metric, eps=eps)
+
+
+def write_json_atomic(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` through a temporary file and
+    ``os.replace``: a reader (or a crash) sees the old file or the new one, never half."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return p
 
 
 def write_metrics(
-    records: Iterable[Mapping[str, Any]],
+    records: Iterable[Mapping[str, Any]] | MetricsAccumulator,
     path: str | Path,
     reference: str = "gtalign",
     metric: str = "mutual_welfare",
     eps: float = 0.01,
+    canonical: bool = False,
 ) -> dict[str, Any]:
     """Compute :func:`compute_metrics` and write it as JSON to ``path`` (a directory gets
-    ``metrics.json`` inside it); parent directories are created. Returns the dict."""
-    out = compute_metrics(records, reference=reference, metric=metric, eps=eps)
+    ``metrics.json`` inside it) atomically; parent directories are created. ``records``
+    may be a filled :class:`MetricsAccumulator` (``canonical`` then sorts its episodes
+    first). Returns the dict."""
+    if isinstance(records, MetricsAccumulator):
+        out = records.result(reference=reference, metric=metric, eps=eps, canonical=canonical)
+    else:
+        out = compute_metrics(records, reference=reference, metric=metric, eps=eps)
     p = Path(path)
     if p.is_dir():
         p = p / "metrics.json"
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(out, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    write_json_atomic(out, p)
     return out

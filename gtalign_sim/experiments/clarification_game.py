@@ -11,6 +11,7 @@ plots, and prints a table.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class Settings:
     progress: bool
     plots: bool
     print_table: bool
+    resume: bool = False
+    fsync_lines: int = 64
+    fsync_seconds: float = 2.0
 
 
 def _container(node: Any) -> Any:
@@ -70,6 +74,20 @@ def _int(cfg: Any, key: str, minimum: int) -> int:
     if out < minimum or isinstance(value, bool):
         raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
     return out
+
+
+def _bool(cfg: Any, key: str, default: bool) -> bool:
+    value = cfg.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _seconds(cfg: Any, key: str, default: float) -> float:
+    value = cfg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def validate(cfg: Any) -> Settings:
@@ -185,6 +203,9 @@ def validate(cfg: Any) -> Settings:
         progress=bool(cfg.get("progress", True)),
         plots=bool(cfg.get("plots", True)),
         print_table=bool(cfg.get("print_table", True)),
+        resume=_bool(cfg, "resume", False),
+        fsync_lines=_int(cfg, "fsync_lines", 1) if cfg.get("fsync_lines") is not None else 64,
+        fsync_seconds=_seconds(cfg, "fsync_seconds", 2.0),
     )
 
 
@@ -213,15 +234,64 @@ def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
     return build_assistant(name, **kwargs)
 
 
-def play(s: Settings) -> list[dict[str, Any]]:
-    """Play every assistant on the episode plan; returns all records (assistant order)."""
-    from ..envs.rollout import episode_seeds, run_episodes
-    from ..tasks import TaskBank
+_KEY = ("assistant", "episode")
 
-    bank = TaskBank.build(families=s.families, per_family=s.tasks_per_family, seed=s.task_seed)
+
+def episode_plan(s: Settings) -> list[tuple[int, int, dict[str, Any]]]:
+    """``(index, seed, options)`` of every episode each assistant plays (the same for all)."""
+    from ..envs.rollout import episode_seeds
+
     n = s.episodes_per_family * len(s.families)
     seeds = episode_seeds(s.seed, n)
-    plan = [(i, seeds[i], {"family": s.families[i % len(s.families)]}) for i in range(n)]
+    return [(i, seeds[i], {"family": s.families[i % len(s.families)]}) for i in range(n)]
+
+
+def _play_plan(
+    factory: Callable[[], Any],
+    assistant: Any,
+    plan: list[tuple[int, int, dict[str, Any]]],
+    on_episode: Callable[[dict[str, Any]], None],
+) -> None:
+    """:func:`~gtalign_sim.envs.rollout.run_episodes` without keeping the records: one
+    environment (one user simulator) for the plan, the assistant reset once."""
+    from ..envs.rollout import run_episode
+
+    env = factory()
+    assistant.reset()
+    for index, seed, options in plan:
+        rec = run_episode(env, assistant, seed, options)
+        on_episode({"assistant": assistant.name, "episode": int(index), "seed": int(seed), **rec})
+
+
+def _replays(s: Settings) -> bool:
+    """Whether a resume replays an assistant's finished episodes (template backends: cheap
+    and deterministic) rather than skipping them. Replaying restores what carries over
+    from episode to episode — the ``random`` assistant's generator, learning users'
+    beliefs — and checks each replayed record against the stored line."""
+    return s.backend["name"] == "template"
+
+
+def play(
+    s: Settings,
+    sink: Callable[[dict[str, Any]], None],
+    done: Mapping[tuple[str, int], bytes] | None = None,
+    stop: Any = None,
+) -> None:
+    """Play every assistant on the episode plan, handing each finished record to ``sink``.
+
+    ``done`` maps the ``(assistant, episode)`` pairs already stored to their line digests
+    (:func:`line_digest`): those are not handed to ``sink`` again. An assistant with all
+    its episodes done is skipped; one with some done replays them first when
+    :func:`_replays` (each must reproduce its stored line) and otherwise plays only the
+    missing ones. ``stop.check()`` runs after every episode (it raises to stop).
+    """
+    from ..tasks import TaskBank
+    from .rundir import line_digest
+
+    done = done or {}
+    bank = TaskBank.build(families=s.families, per_family=s.tasks_per_family, seed=s.task_seed)
+    plan = episode_plan(s)
+    n = len(plan)
 
     backends = _backends(s)
     user_spec = dict(s.user_spec)
@@ -230,7 +300,6 @@ def play(s: Settings) -> list[dict[str, Any]]:
 
     factory = env_factory(s, bank, user_spec, backends)
 
-    records: list[dict[str, Any]] = []
     restore: dict[str, Any] = {}
     if s.judge == "llm":
         from ..agents.llm_judge import LLMJudge
@@ -243,28 +312,48 @@ def play(s: Settings) -> list[dict[str, Any]]:
     progress, task_id = _progress(s.progress, total=n * len(s.assistants))
     try:
         for name in s.assistants:
-            assistant = _assistant(name, s, backends)
+            stored = {ep: d for (a, ep), d in done.items() if a == name}
             if progress is not None:
                 progress.update(task_id, description=f"{name:>15}")
+            if len(stored) >= n:
+                if progress is not None:
+                    progress.advance(task_id, n)
+                continue
+            assistant = _assistant(name, s, backends)
+            replay = bool(stored) and _replays(s)
+            todo = plan if replay else [p for p in plan if p[0] not in stored]
+            if progress is not None and not replay:
+                progress.advance(task_id, n - len(todo))
 
-            def tick(_rec: Mapping[str, Any]) -> None:
+            def on_episode(rec: dict[str, Any], stored: Mapping[int, bytes] = stored) -> None:
+                digest = stored.get(rec["episode"])
+                if digest is None:
+                    sink(rec)
+                elif line_digest(json.dumps(rec, sort_keys=True)) != digest:
+                    raise RuntimeError(
+                        f"resume: replaying episode {rec['episode']} of {rec['assistant']!r} "
+                        "did not reproduce the stored record; the run is not deterministic "
+                        "and cannot be resumed exactly"
+                    )
                 if progress is not None:
                     progress.advance(task_id)
+                if stop is not None:
+                    stop.check()
 
             batcher = backends.get("batcher")
             if batcher is not None and s.parallel > 1:
                 from ..envs.lockstep import run_lockstep
 
-                records += run_lockstep(
+                run_lockstep(
                     factory,
                     assistant,
-                    plan,
+                    todo,
                     n_parallel=s.parallel,
                     batcher=batcher,
-                    on_episode=tick,
+                    on_episode=on_episode,
                 )
             else:
-                records += run_episodes(factory, assistant, plan, on_episode=tick)
+                _play_plan(factory, assistant, todo, on_episode)
     finally:
         if progress is not None:
             progress.stop()
@@ -277,7 +366,6 @@ def play(s: Settings) -> list[dict[str, Any]]:
         for b in {id(v): v for v in backends.values() if v is not None}.values():
             if id(b) not in closed:
                 b.close()
-    return records
 
 
 def env_factory(
@@ -362,33 +450,153 @@ def _progress(enabled: bool, total: int) -> tuple[Any, Any]:
 
 
 def run(cfg: Any) -> dict[str, Any]:
-    """Validate, play, and write the run's files; returns the metrics dict."""
-    from ..eval import plots, print_summary, summary_markdown, write_metrics
-
+    """Validate, play (streaming each episode to ``episodes.jsonl``), and write the run's
+    files; returns the metrics dict. ``resume=true`` continues the run in the directory;
+    SIGINT/SIGTERM stop it after the current episode (``SystemExit`` 130/143)."""
     s = validate(cfg)
-    start = time.perf_counter()
-    out = s.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(
-        OmegaConf.to_yaml(cfg, resolve=True)
-        if OmegaConf.is_config(cfg)
-        else json.dumps(cfg, indent=2)
+    n = s.episodes_per_family * len(s.families)
+    return execute(
+        s,
+        cfg,
+        total=n * len(s.assistants),
+        key_fields=_KEY,
+        play=lambda sink, done, stop: play(s, sink, _pairs(done), stop),
+        report=lambda rd, wall: _report(s, rd, wall),
+        may_skip_state=_replays(s),
     )
-    records = play(s)
-    with (out / "episodes.jsonl").open("w") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, sort_keys=True) + "\n")
-    metrics = write_metrics(records, out / "metrics.json")
+
+
+def _pairs(done: Mapping[tuple[Any, ...], bytes]) -> dict[tuple[str, int], bytes]:
+    return {(str(a), int(e)): d for (a, e), d in done.items()}
+
+
+def execute(
+    s: Settings,
+    cfg: Any,
+    total: int,
+    key_fields: tuple[str, ...],
+    play: Callable[[Callable[[dict[str, Any]], None], Any, Any], None],
+    report: Callable[[Any, float], dict[str, Any]],
+    may_skip_state: bool,
+) -> dict[str, Any]:
+    """The run-directory protocol shared by the experiments: state in ``run.json``,
+    episodes appended and flushed as they finish, resume, signals, atomic outputs.
+
+    ``play(sink, done, stop)`` plays what is missing from ``done`` (stored keys to line
+    digests), handing each new record to ``sink`` and calling ``stop.check()`` between
+    episodes; ``report(rundir, wall_seconds)`` writes the derived files from
+    ``episodes.jsonl`` and returns the metrics. ``may_skip_state``: whether the runner
+    replays stored episodes (so state carried between episodes, as of learning users, is
+    rebuilt); when it does not, resuming a run with learning users is refused.
+    """
+    from .rundir import (
+        Interrupted,
+        JsonlWriter,
+        RunDir,
+        hashed_config,
+        scan_episodes,
+        stop_on_signals,
+        write_text_atomic,
+    )
+
+    start = time.perf_counter()
+    rd = RunDir(s.output_dir)
+    config = hashed_config(cfg)
+    done: dict[tuple[Any, ...], bytes] = {}
+    if s.resume:
+        state = rd.check_resumable(config)
+        if s.user_spec.get("learn") and not may_skip_state:
+            raise ValueError(
+                "resume refused: users learn across episodes (user.learn=true) and this "
+                "backend's episodes are not replayed, so their beliefs cannot be restored"
+            )
+        done = scan_episodes(rd.episodes, key_fields, repair=True)
+        if len(done) > total:
+            raise ValueError(f"resume refused: {rd.episodes} holds {len(done)} > {total} episodes")
+        if state.get("status") == "complete" and len(done) < total:
+            raise ValueError(f"{rd.path}: run.json says complete but episodes are missing")
+    elif rd.holds_a_run():
+        old = rd.read_state() or {}
+        raise ValueError(
+            f"{rd.path} already holds a run (status {old.get('status', 'unknown')}, "
+            f"{old.get('done', '?')}/{old.get('total', '?')} episodes): continue it with "
+            "resume=true, or choose another hydra.run.dir / output_dir"
+        )
+    rd.start(config, total=total, done=len(done), resume=s.resume)
+    if not (s.resume and (rd.path / "config.yaml").exists()):
+        write_text_atomic(
+            rd.path / "config.yaml",
+            OmegaConf.to_yaml(cfg, resolve=True)
+            if OmegaConf.is_config(cfg)
+            else json.dumps(cfg, indent=2),
+        )
+    writer = JsonlWriter(rd.episodes, s.fsync_lines, s.fsync_seconds)
+    count = len(done)
+
+    def sink(rec: dict[str, Any]) -> None:
+        nonlocal count
+        syncs = writer.syncs
+        writer.write(rec)
+        count += 1
+        if writer.syncs != syncs:  # run.json's count follows what is on disk
+            rd.save(done=count)
+
+    try:
+        try:
+            with stop_on_signals() as stop:
+                play(sink, done, stop)
+        finally:
+            writer.close()
+        if count != total:
+            raise RuntimeError(f"played {count} of {total} episodes")
+        metrics = report(rd, time.perf_counter() - start)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        reason = str(exc) if isinstance(exc, Interrupted) else "KeyboardInterrupt"
+        rd.finish("interrupted", count, reason=reason)
+        print(
+            f"gtalign-sim: {reason}; kept {count}/{total} episodes in {rd.episodes} "
+            "(continue with resume=true)",
+            file=sys.stderr,
+        )
+        raise SystemExit(code) from None
+    except BaseException as exc:
+        rd.finish("failed", count, reason=f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise
+    rd.finish("complete", count, wall_seconds=round(time.perf_counter() - start, 1))
+    return metrics
+
+
+def _report(s: Settings, rd: Any, wall: float) -> dict[str, Any]:
+    """metrics.json, plots and summary.md from episodes.jsonl, streamed (atomic writes)."""
+    from ..eval import plots, print_summary, summary_markdown, write_metrics
+    from ..eval.metrics import MetricsAccumulator
+    from .rundir import atomic_path, iter_jsonl, write_text_atomic
+
+    out = rd.path
+    acc = MetricsAccumulator()
+    for _, rec in iter_jsonl(rd.episodes):
+        acc.add(rec)
+    metrics = write_metrics(acc, out / "metrics.json", canonical=True)
+    del acc
     images: list[str] = []
     if s.plots:
-        images.append(Path(plots.plot_welfare_bars(metrics, out / "welfare_by_assistant.png")).name)
-        images.append(
-            Path(plots.plot_welfare_plane(records, metrics, out / "welfare_plane.png")).name
+
+        def plot(name: str, draw: Callable[[Path], Any]) -> None:
+            with atomic_path(out / name) as tmp:
+                if draw(tmp) is None:
+                    return
+            images.append(name)
+
+        plot("welfare_by_assistant.png", lambda p: plots.plot_welfare_bars(metrics, p))
+        plot(
+            "welfare_plane.png",
+            lambda p: plots.plot_welfare_plane(
+                (rec for _, rec in iter_jsonl(rd.episodes)), metrics, p
+            ),
         )
-        images.append(Path(plots.plot_action_mix(metrics, out / "action_mix.png")).name)
-        pricing_png = plots.plot_pricing_shift(metrics, out / "pricing_shift.png")
-        if pricing_png:
-            images.append(Path(pricing_png).name)
+        plot("action_mix.png", lambda p: plots.plot_action_mix(metrics, p))
+        plot("pricing_shift.png", lambda p: plots.plot_pricing_shift(metrics, p))
     summary = {
         "experiment": "clarification_game",
         "seed": s.seed,
@@ -398,10 +606,11 @@ def run(cfg: Any) -> dict[str, Any]:
         "pricing": dict(s.population.pricing),
         "aggregator": s.aggregator,
         "backend": {k: v for k, v in s.backend.items() if k != "api_key"},
-        "wall_seconds": round(time.perf_counter() - start, 1),
+        "wall_seconds": round(wall, 1),
     }
-    (out / "summary.md").write_text(
-        summary_markdown(metrics, summary, title="Clarification game: assistants compared")
+    write_text_atomic(
+        out / "summary.md",
+        summary_markdown(metrics, summary, title="Clarification game: assistants compared"),
     )
     if s.print_table:
         print_summary(metrics)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+if TYPE_CHECKING:
+    from .dilemma import DilemmaReport
+    from .selection import Choice
 
 __all__ = [
     "GTALIGN_ACTIONS",
@@ -419,8 +423,9 @@ class PayoffMatrix:
         rule: str = "gtalign",
         user_strategy: str | int | ArrayLike | Mapping[str, float] | None = None,
         **kwargs: Any,
-    ) -> tuple[str, str]:
-        """Choose a cell ``(user_strategy, action)`` with a named selection rule.
+    ) -> Choice:
+        """Choose a cell (a :class:`~gtalign_sim.game.selection.Choice`: ``user_strategy``,
+        ``action``; a named tuple) with a named selection rule.
 
         See :func:`gtalign_sim.game.selection.select` for the rules and the meaning of
         ``user_strategy`` (a known row, ``None`` for a joint choice, or a belief).
@@ -429,7 +434,7 @@ class PayoffMatrix:
 
         return select(self, rule=rule, user_strategy=user_strategy, **kwargs)
 
-    def analyze_dilemma(self, welfare: Any = "utilitarian", **kwargs: Any) -> Any:
+    def analyze_dilemma(self, welfare: Any = "utilitarian", **kwargs: Any) -> DilemmaReport:
         """Social-dilemma analysis: see :func:`gtalign_sim.game.dilemma.analyze_dilemma`."""
         from .dilemma import analyze_dilemma
 

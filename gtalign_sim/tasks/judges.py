@@ -35,6 +35,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 from .base import FAMILIES, Task
@@ -273,6 +274,22 @@ class AmbiguousQAJudge(_RuleJudge):
 
 
 # ------------------------------------------------------------------ writing
+@lru_cache(maxsize=4096)
+def _detected_items(deliverable: str) -> tuple[tuple[str, Any], ...]:
+    return (
+        ("length", detect_length(deliverable)),
+        ("tone", detect_tone(deliverable)),
+        ("audience", detect_audience(deliverable)),
+        ("format", detect_format(deliverable)),
+    )
+
+
+def _detected(deliverable: str) -> dict[str, Any]:
+    """The four detected properties of a text (memoised: a text is judged against every
+    reading of its task, and detection does not depend on the reading)."""
+    return dict(_detected_items(deliverable))
+
+
 class WritingJudge(_RuleJudge):
     """Writing: one point per satisfied constraint (0–4), score = points / 4."""
 
@@ -292,12 +309,7 @@ class WritingJudge(_RuleJudge):
                 "the response asks but delivers no text",
                 judge=self.name,
             )
-        got = {
-            "length": detect_length(deliverable),
-            "tone": detect_tone(deliverable),
-            "audience": detect_audience(deliverable),
-            "format": detect_format(deliverable),
-        }
+        got = _detected(deliverable)
         met = [k for k in want if got[k] == want[k]]
         missed = [f"{k} (wanted {want[k]}, got {got[k]})" for k in want if k not in met]
         raw = float(len(met))

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..backends.template import MODES, REPLY_KINDS, TemplateRenderer
 from ..core import rules
+from ..core.failures import EpisodeFailure
 from ..core.vocab import Family, StopCode, Strategy, Verbosity
 from ..welfare import count_tokens
 from .profile import UserProfile
@@ -57,7 +58,9 @@ class StopReason(str, enum.Enum):
     GAVE_UP = "gave_up"
     """The user judged another round not worth its cost."""
     ERROR = "error"
-    """The simulator failed (e.g. an LLM user's output could not be used); see the reason."""
+    """The simulator failed. The environment records such an episode as *failed*
+    (``record["failure"]``, stage ``user``, no welfare); simulators may equally raise
+    :class:`~gtalign_sim.core.failures.EpisodeFailure` (or any exception)."""
 
 
 @dataclass(frozen=True)
@@ -308,11 +311,27 @@ class BaseUser(ABC):
 
     # ----------------------------------------------------------------- helpers
     def _judge(self, text: str) -> tuple[float, float]:
+        """The answer's quality ``(Q_user, Q_llm)`` from the registered judge.
+
+        A judgement that could not be made — ``ok=False`` (e.g. an LLM judge whose
+        backend failed) or a judge that raised — raises
+        :class:`~gtalign_sim.core.failures.EpisodeFailure` (stage ``judge``): the episode
+        fails rather than scoring the answer 0.
+        """
         from ..tasks.judges import judge_response
 
         st = self.state
         assert st.task is not None and st.profile is not None
-        j = judge_response(st.task, st.profile.intent, text)
+        try:
+            j = judge_response(st.task, st.profile.intent, text)
+        except EpisodeFailure:
+            raise
+        except Exception as exc:
+            raise EpisodeFailure.wrap(exc, "judge") from exc
+        if not j.ok:
+            st.judgements.append({"ok": False, "verdict": j.verdict, "reason": j.reason})
+            reason = str((j.details or {}).get("failure_reason") or "judgement_failed")
+            raise EpisodeFailure("judge", reason, j.reason or f"{j.judge} could not judge")
         st.judgements.append(
             {"score": j.score, "q_user": j.q_user, "q_llm": j.q_llm, "verdict": j.verdict}
         )

@@ -7,7 +7,9 @@ the opening question in the chosen style and its replies to the assistant, from 
 goal (the intent's detailed question) it keeps to itself, in the spirit of CollabLLM's
 effort-minimising users. Outputs are checked (non-empty, short, no protocol tags, not
 breaking character); a bad one is retried, and after ``retries`` failures the episode
-ends with :attr:`~gtalign_sim.users.base.StopReason.ERROR` and the reason recorded.
+*fails*: :class:`~gtalign_sim.core.failures.EpisodeFailure` (stage ``user``, reason the
+backend's, e.g. ``http_500``, or ``unusable_output``), which the environment records as a
+failed episode without welfare.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import numpy as np
 
 from ..backends import ChatRequest, SamplingParams, build_backend
 from ..backends.template import TemplateRenderer
-from .base import BaseUser, StopReason, Turn, UserMessage
+from ..core.failures import EpisodeFailure
+from .base import BaseUser, Turn, UserMessage
 from .parametric import ParametricUser
 from .profile import UserProfile
 from .world import WorldConfig
@@ -112,9 +115,9 @@ class LLMUser(BaseUser):
         return self._chooser.choose_strategy(task, profile, rng)
 
     # ------------------------------------------------------------- the words
-    def _ask(
-        self, instruction: str, template_text: str, history: Sequence[Turn] = ()
-    ) -> str | None:
+    def _ask(self, instruction: str, template_text: str, history: Sequence[Turn] = ()) -> str:
+        """The model's message; raises :class:`EpisodeFailure` (stage ``user``) when no
+        attempt gave a usable one."""
         st = self.state
         assert st.task is not None and st.profile is not None
         goal = st.task.interpretation(st.profile.intent).detailed
@@ -128,6 +131,7 @@ class LLMUser(BaseUser):
             + (f"\nThe conversation so far:\n{convo}\n" if convo else "")
             + f"\n{instruction}"
         )
+        reason = "unusable_output"
         for attempt in range(self.retries + 1):
             req = ChatRequest(
                 messages=(
@@ -145,11 +149,12 @@ class LLMUser(BaseUser):
             text = clean_user_text(res.text, self.max_words) if res.ok else None
             if text is not None:
                 return text
+            reason = str(res.error.reason) if res.error is not None else "unusable_output"
             self.failures.append(
                 f"attempt {attempt + 1}: "
                 + (str(res.error) if not res.ok else f"unusable output {res.text[:80]!r}")
             )
-        return None
+        raise EpisodeFailure("user", reason, "; ".join(self.failures))
 
     def reset(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> UserMessage:
         """Choose the strategy (parametric), then have the model write the question."""
@@ -166,9 +171,6 @@ class LLMUser(BaseUser):
                 "often do to save effort: leave out the specific details, in one short sentence."
             )
         text = self._ask(instruction, msg.text)
-        if text is None:  # nothing was said: the episode never started, nothing to account
-            self.state.ledger = None
-            return self._stop(StopReason.ERROR, reason="; ".join(self.failures))
         return UserMessage(text=text, strategy=msg.strategy, reveals_intent=msg.reveals_intent)
 
     def reply(self) -> UserMessage:
@@ -185,8 +187,6 @@ class LLMUser(BaseUser):
             "retry": "The answer looks wrong to you; say so briefly and ask for another try.",
         }
         text = self._ask(kinds.get(msg.kind or "", kinds["clarify"]), msg.text, self._history)
-        if text is None:
-            return self._stop(StopReason.ERROR, reason="; ".join(self.failures))
         return UserMessage(text=text, kind=msg.kind, reveals_intent=msg.reveals_intent)
 
     def read(self, history: Sequence[Turn]) -> UserMessage | None:

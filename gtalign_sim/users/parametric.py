@@ -59,7 +59,7 @@ def strategy_values(
     if hit is None:
         hit = _strategy_values(task, profiles, world, pricing)
         _VALUES[key] = hit
-        if len(_VALUES) > 8192:
+        if len(_VALUES) > 1024:  # bounded: a run's memory stays flat in its length
             _VALUES.popitem(last=False)
     return hit
 
@@ -112,7 +112,7 @@ class ParametricUser(BaseUser):
         self.counts: dict[tuple[str, str], np.ndarray] = {}
         self.residual: dict[tuple[str, str], np.ndarray] = {}
         self.last_p_vague: float = float("nan")
-        self._predicted: np.ndarray = np.zeros(2)
+        self._predicted: np.ndarray | None = None
 
     # ------------------------------------------------------------------ beliefs
     def belief_of(self, persona: str, pricing: str) -> np.ndarray:
@@ -161,6 +161,11 @@ class ParametricUser(BaseUser):
         bias = np.array([p.vague_bias for p in profiles])[:, None]
         return _logistic(rat * (eu[..., 1] - eu[..., 0]) + bias)
 
+    def reset(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> Any:
+        """As :meth:`BaseUser.reset` (a forced strategy skips the choice and the prediction)."""
+        self._predicted = None
+        return super().reset(task, profile, rng)
+
     def choose_strategy(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> str:
         """Draw DQ/VQ from the logit choice model (one uniform draw from ``rng``)."""
         self._predicted = self.expected_gains(task, profile)
@@ -187,8 +192,11 @@ class ParametricUser(BaseUser):
         counts = self.counts.setdefault(key, self.prior.copy())
         counts[s] = self.recency * counts[s] + (1 - self.recency) * self.prior[s]
         counts[s, int(actions[0])] += 1.0
+        welfare = record.get("user_welfare")
+        if self._predicted is None or welfare is None:  # forced strategy or failed episode
+            return
         res = self.residual.setdefault(key, np.zeros(2))
-        gap = float(record.get("user_welfare", 0.0)) - float(self._predicted[s] - res[s])
+        gap = float(welfare) - float(self._predicted[s] - res[s])
         res[s] = self.recency * res[s] + (1 - self.recency) * gap
 
 
