@@ -257,13 +257,23 @@ class MetricsAccumulator:
         self._cols: dict[str, _Columns] = {}
         self._verb: dict[str, Counter[str]] = {}
         self._strings: dict[str, str] = {}
+        self._failures: dict[str, Counter[str]] = {}
+        self._attempted: Counter[str] = Counter()
         self.n_records = 0
 
     def add(self, r: Mapping[str, Any]) -> None:
-        """Digest one episode record (needs ``assistant``)."""
+        """Digest one episode record (needs ``assistant``). A failed episode (its
+        ``failure`` is set) is counted by stage and reason, never averaged."""
         if "assistant" not in r:
             raise ValueError(f"record {self.n_records} has no 'assistant' key")
         name = str(r["assistant"])
+        self._attempted[name] += 1
+        failure = r.get("failure")
+        if failure:
+            key = f"{failure.get('stage', '?')}: {failure.get('reason', '?')}"
+            self._failures.setdefault(name, Counter())[key] += 1
+            self.n_records += 1
+            return
         cols = self._cols.get(name)
         if cols is None:
             cols = self._cols[name] = _Columns(self._metrics)
@@ -342,8 +352,24 @@ class MetricsAccumulator:
             "comparison": comparison,
             "pareto": _pareto(groups, eps),
             "notes": notes,
+            "failures": self.failures(),
         }
         return jsonable(out)
+
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """Failed episodes per assistant: ``{"failed", "attempted", "fraction", "reasons"}``
+        (reasons ``"<stage>: <reason>"`` with counts), for every assistant seen."""
+        out = {}
+        for name in assistant_order(self._attempted):
+            reasons = self._failures.get(name, Counter())
+            n, total = sum(reasons.values()), self._attempted[name]
+            out[name] = {
+                "failed": n,
+                "attempted": total,
+                "fraction": n / total if total else 0.0,
+                "reasons": dict(reasons.most_common()),
+            }
+        return out
 
 
 def _episode_order(cols: _Columns, i: int) -> tuple[Any, ...]:

@@ -65,6 +65,14 @@ def _container(node: Any) -> Any:
     return node
 
 
+def _fraction(cfg: Any, key: str, default: float) -> float:
+    value = cfg.get(key, default)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{key} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
 def _int(cfg: Any, key: str, minimum: int) -> int:
     value = cfg.get(key)
     try:
@@ -453,9 +461,10 @@ def run(cfg: Any) -> dict[str, Any]:
     """Validate, play (streaming each episode to ``episodes.jsonl``), and write the run's
     files; returns the metrics dict. ``resume=true`` continues the run in the directory;
     SIGINT/SIGTERM stop it after the current episode (``SystemExit`` 130/143)."""
+    max_failed = _fraction(cfg, "max_failed_fraction", 0.05)
     s = validate(cfg)
     n = s.episodes_per_family * len(s.families)
-    return execute(
+    metrics = execute(
         s,
         cfg,
         total=n * len(s.assistants),
@@ -464,6 +473,8 @@ def run(cfg: Any) -> dict[str, Any]:
         report=lambda rd, wall: _report(s, rd, wall),
         may_skip_state=_replays(s),
     )
+    check_failures(metrics.get("failures") or {}, max_failed)
+    return metrics
 
 
 def _pairs(done: Mapping[tuple[Any, ...], bytes]) -> dict[tuple[str, int], bytes]:
@@ -567,6 +578,51 @@ def execute(
     return metrics
 
 
+def failures_markdown(failures: Mapping[str, Mapping[str, Any]]) -> str:
+    """A ``## Failed episodes`` section (empty when nothing failed)."""
+    rows = [
+        f"| {name} | {f['failed']}/{f['attempted']} | "
+        + "; ".join(f"{r} ×{n}" for r, n in f["reasons"].items())
+        + " |"
+        for name, f in failures.items()
+        if f["failed"]
+    ]
+    if not rows:
+        return ""
+    head = [
+        "",
+        "## Failed episodes (kept out of every metric above)",
+        "",
+        "| assistant | failed | causes |",
+        "|---|---|---|",
+    ]
+    return "\n".join([*head, *rows, ""])
+
+
+class TooManyFailures(SystemExit):
+    """The run finished but too many episodes failed (exit status 3)."""
+
+
+def check_failures(failures: Mapping[str, Mapping[str, Any]], max_fraction: float) -> None:
+    """Raise :class:`TooManyFailures` (after printing one line per cause) when every
+    episode failed or the failed share exceeds ``max_fraction``."""
+    failed = sum(int(f["failed"]) for f in failures.values())
+    total = sum(int(f["attempted"]) for f in failures.values())
+    if not total or (failed < total and failed <= max_fraction * total):
+        if failed:
+            print(f"gtalign-sim: {failed}/{total} episodes failed (kept out of the metrics)")
+        return
+    what = "all" if failed == total else f"{failed}/{total} ({failed / total:.0%})"
+    print(f"gtalign-sim: error: {what} episodes failed", file=sys.stderr)
+    for name, f in failures.items():
+        for reason, n in f["reasons"].items():
+            print(
+                f"gtalign-sim:   {name}: {reason} on {n / f['attempted']:.0%} of episodes",
+                file=sys.stderr,
+            )
+    raise TooManyFailures(3)
+
+
 def _report(s: Settings, rd: Any, wall: float) -> dict[str, Any]:
     """metrics.json, plots and summary.md from episodes.jsonl, streamed (atomic writes)."""
     from ..eval import plots, print_summary, summary_markdown, write_metrics
@@ -610,7 +666,8 @@ def _report(s: Settings, rd: Any, wall: float) -> dict[str, Any]:
     }
     write_text_atomic(
         out / "summary.md",
-        summary_markdown(metrics, summary, title="Clarification game: assistants compared"),
+        summary_markdown(metrics, summary, title="Clarification game: assistants compared")
+        + failures_markdown(metrics.get("failures") or {}),
     )
     if s.print_table:
         print_summary(metrics)
