@@ -17,6 +17,8 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
+from . import conf  # noqa: F401 - registers the generated config nodes
+
 
 @hydra.main(version_base=None, config_path="conf", config_name="config")
 def _app(cfg: DictConfig) -> Any:

@@ -75,13 +75,9 @@ def _fraction(cfg: Any, key: str, default: float) -> float:
 
 def _int(cfg: Any, key: str, minimum: int) -> int:
     value = cfg.get(key)
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}") from None
-    if out < minimum or isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return out
+    return value
 
 
 def _bool(cfg: Any, key: str, default: bool) -> bool:
@@ -145,7 +141,7 @@ def validate(cfg: Any) -> Settings:
             f"env.assistant_reward {reward!r} invalid; valid choices: ['aggregate', 'llm']"
         )
     from ..agents.llm import FALLBACKS, STEERING
-    from ..backends import BACKENDS
+    from ..backends import BACKENDS, check_backend_spec
 
     def backend_spec(node: Any, key: str) -> dict[str, Any] | None:
         if node is None:
@@ -155,6 +151,7 @@ def validate(cfg: Any) -> Settings:
             raise ValueError(
                 f"{key}.name {spec.get('name')!r} invalid; valid choices: {list(BACKENDS)}"
             )
+        check_backend_spec(spec, key)
         return spec
 
     backend = backend_spec(cfg.get("backend") or {"name": "template"}, "backend")
@@ -208,9 +205,9 @@ def validate(cfg: Any) -> Settings:
         judge=judge,
         judge_backend=judge_backend,
         parallel=_int(cfg, "parallel", 1),
-        progress=bool(cfg.get("progress", True)),
-        plots=bool(cfg.get("plots", True)),
-        print_table=bool(cfg.get("print_table", True)),
+        progress=_bool(cfg, "progress", True),
+        plots=_bool(cfg, "plots", True),
+        print_table=_bool(cfg, "print_table", True),
         resume=_bool(cfg, "resume", False),
         fsync_lines=_int(cfg, "fsync_lines", 1) if cfg.get("fsync_lines") is not None else 64,
         fsync_seconds=_seconds(cfg, "fsync_seconds", 2.0),

@@ -304,6 +304,14 @@ class UserPopulation:
                     )
                 if "name" not in entry:
                     raise ValueError("each persona needs a 'name'")
+                if entry["name"] not in defaults:
+                    needed = sorted(allowed - {"name"} - set(entry))
+                    if needed:
+                        raise ValueError(
+                            f"population.personas: {entry['name']!r} is not a default persona "
+                            f"({sorted(defaults)}); a new persona must give every field, "
+                            f"missing {needed}"
+                        )
                 base = defaults.get(entry["name"], Persona(name=entry["name"]))
                 kwargs = {
                     k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in entry.items()
