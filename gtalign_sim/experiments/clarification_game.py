@@ -140,7 +140,7 @@ def validate(cfg: Any) -> Settings:
         raise ValueError(
             f"env.assistant_reward {reward!r} invalid; valid choices: ['aggregate', 'llm']"
         )
-    from ..agents.llm import FALLBACKS, STEERING
+    from ..agents.llm import BACKEND_ERROR_POLICIES, FALLBACKS, STEERING
     from ..backends import BACKENDS, check_backend_spec
 
     def backend_spec(node: Any, key: str) -> dict[str, Any] | None:
@@ -162,6 +162,11 @@ def validate(cfg: Any) -> Settings:
     if llm.get("steering", "none") not in STEERING:
         raise ValueError(
             f"llm.steering {llm.get('steering')!r} invalid; valid choices: {list(STEERING)}"
+        )
+    if llm.get("on_backend_error", "fail") not in BACKEND_ERROR_POLICIES:
+        raise ValueError(
+            f"llm.on_backend_error {llm.get('on_backend_error')!r} invalid; valid choices: "
+            f"{list(BACKEND_ERROR_POLICIES)}"
         )
     if llm.get("fallback", "template") not in FALLBACKS:
         raise ValueError(
@@ -226,6 +231,7 @@ def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
             max_tokens=int(s.llm.get("max_tokens", 1024)),
             temperature=float(s.llm.get("temperature", 0.0)),
             fallback=s.llm.get("fallback", "template"),
+            on_backend_error=s.llm.get("on_backend_error", "fail"),
             rule=s.gtalign_rule,
             n_particles=s.n_particles,
             **kwargs,
