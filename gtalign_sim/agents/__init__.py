@@ -15,6 +15,7 @@ from .planning import OBJECTIVES, Planner, PlanResult, Rows
 
 __all__ = [
     "ASSISTANTS",
+    "EXACT_BEST_RESPONSES",
     "OBJECTIVES",
     "Assistant",
     "ClairvoyantAssistant",
@@ -48,6 +49,11 @@ ASSISTANTS: dict[str, Any] = {
     "llm_gtalign": lambda **kw: _llm(**kw),
 }
 """Built-in assistants by name (what ``assistants=[...]`` in configs accepts)."""
+
+EXACT_BEST_RESPONSES = frozenset(
+    {"oracle", "selfish_llm", "user_only", "linear_welfare", "clairvoyant"}
+)
+"""Privileged assistants that plan exactly (their particle count is ``oracle_particles``)."""
 
 _MODEL_BASED = {
     "selfish_llm",

@@ -390,4 +390,4 @@ class Planner:
 
 def _empty() -> _Paths:
     z = np.zeros(0)
-    return _Paths(np.zeros(0, dtype=int), z, rules.Ledger(*([z] * 14)))
+    return _Paths(np.zeros(0, dtype=int), z, rules.Ledger.start(z, z, z, z))

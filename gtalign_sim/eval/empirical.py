@@ -83,6 +83,12 @@ def play_empirical_game(
         assistant.reset()
         for i, seed in enumerate(seeds):
             rec = run_episode(env, assistant, seed, {"strategy": strategies[si]})
+            if rec.get("failure"):  # a hole would break the pairing across cells
+                f = rec["failure"]
+                raise RuntimeError(
+                    f"episode {i} of cell ({strategies[si]}, {names[pi]}) failed: "
+                    f"{f['stage']}: {f['reason']} ({f['detail']})"
+                )
             u[si, pi, i] = rec["user_welfare"]
             l[si, pi, i] = rec["llm_welfare"]
             if on_episode is not None:

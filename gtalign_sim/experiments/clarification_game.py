@@ -220,7 +220,7 @@ def validate(cfg: Any) -> Settings:
 
 
 def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
-    from ..agents import build_assistant
+    from ..agents import EXACT_BEST_RESPONSES, build_assistant
 
     kwargs: dict[str, Any] = {"world": s.world, "population": s.population, "seed": s.seed}
     if name == "llm_gtalign":
@@ -236,8 +236,8 @@ def _assistant(name: str, s: Settings, backends: dict[str, Any]) -> Any:
             n_particles=s.n_particles,
             **kwargs,
         )
-    if name in ("oracle", "selfish_llm", "user_only", "linear_welfare", "clairvoyant"):
-        kwargs["n_particles"] = s.oracle_particles  # exact best responses
+    if name in EXACT_BEST_RESPONSES:
+        kwargs["n_particles"] = s.oracle_particles
     elif name != "random":
         kwargs["n_particles"] = s.n_particles
     if name == "gtalign":
