@@ -119,8 +119,13 @@ def run_lockstep(
     n_parallel: int = 8,
     batcher: BatchingBackend | None = None,
     on_episode: Callable[[dict[str, Any]], None] | None = None,
+    keep_records: bool = True,
 ) -> list[dict[str, Any]]:
     """Play ``plan`` with ``n_parallel`` episodes in lockstep; records in plan order.
+
+    ``on_episode`` receives each record as its episode ends (in completion order);
+    with ``keep_records=False`` nothing is kept and the result is empty, so memory stays
+    flat in the length of the plan.
 
     ``batcher`` must be the backend the environments' users were built with, so their
     calls are gathered; without it users call their backends directly (still correct,
@@ -178,7 +183,8 @@ def run_lockstep(
                         **env.episode,
                         "decisions": s["decisions"],
                     }
-                    done.append(rec)
+                    if keep_records:
+                        done.append(rec)
                     if on_episode is not None:
                         on_episode(rec)
                     slots[k] = None

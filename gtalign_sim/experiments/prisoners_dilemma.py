@@ -16,13 +16,15 @@ the same for a resumed run as for an uninterrupted one).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from omegaconf import OmegaConf
 
-__all__ = ["run"]
+from .runner import Arm, Plan, report_experiment, run_experiment
+from .settings import Settings, int_field
+
+__all__ = ["arms", "plan", "report", "report_run", "run"]
 
 _KEEP = (
     "assistant",
@@ -40,100 +42,57 @@ _KEEP = (
 )
 
 
-def _int(cfg: Any, key: str, minimum: int, default: int) -> int:
-    value = cfg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}")
-    return value
+STRATEGIES = ("DQ", "VQ")
 
 
-def run(cfg: Any) -> dict[str, Any]:
-    """Validate, play every cell (streaming each episode to ``episodes.jsonl``), analyse,
-    write the run's files; returns the metrics. Run directory, ``resume=true`` and
-    SIGINT/SIGTERM as in :func:`gtalign_sim.experiments.clarification_game.run`."""
+def _policies(cfg: Any) -> list[str]:
     from ..agents import ASSISTANTS
-    from .clarification_game import _replays, execute, validate
 
-    s = validate(cfg)
     pd = cfg.get("pd") or {}
     policies = list(OmegaConf.to_container(pd.get("policies"))) if pd.get("policies") else []
     bad = [p for p in policies if p not in ASSISTANTS]
     if len(policies) < 2 or bad:
         raise ValueError(f"pd.policies {policies} invalid: at least two of {sorted(ASSISTANTS)}")
-    n = _int(pd, "episodes_per_cell", 1, 1000)
-    n_boot = _int(pd, "bootstrap", 10, 1000)
-    return execute(
-        s,
-        cfg,
-        total=len(STRATEGIES) * len(policies) * n,
-        key_fields=_KEY,
-        play=lambda sink, done, stop: _play(s, policies, n, sink, done, stop),
-        report=lambda rd, wall: _report(s, policies, n, n_boot, rd, wall),
-        may_skip_state=_replays(s),
-    )
+    return policies
 
 
-STRATEGIES = ("DQ", "VQ")
-_KEY = ("assistant", "strategy", "episode")
+def _sizes(cfg: Any) -> tuple[int, int]:
+    pd = cfg.get("pd") or {}
+    return int_field(pd, "episodes_per_cell", 1, 1000), int_field(pd, "bootstrap", 10, 1000)
 
 
-def _play(
-    s: Any,
-    policies: list[str],
-    n: int,
-    sink: Callable[[dict[str, Any]], None],
-    done: Mapping[tuple[Any, ...], bytes],
-    stop: Any,
-) -> None:
-    """Every (strategy, policy) cell on the same ``n`` episodes, as
-    :func:`~gtalign_sim.eval.empirical.play_empirical_game` plays them (a fresh
-    environment per cell, the assistant reset once per cell), skipping stored episodes:
-    a cell with all of them done is skipped, a partly done one is replayed from its start
-    when the backend allows (:func:`~gtalign_sim.experiments.clarification_game._replays`;
-    replayed records must match the stored lines) and otherwise only its missing
-    episodes are played."""
-    from ..envs.rollout import episode_seeds, run_episode
-    from ..tasks import TaskBank
-    from .clarification_game import _assistant, _replays, env_factory
-    from .rundir import line_digest
-
-    bank = TaskBank.build(families=s.families, per_family=s.tasks_per_family, seed=s.task_seed)
-    backends: dict[str, Any] = {}
-    factory = env_factory(s, bank, dict(s.user_spec), backends)
-    agents = {name: _assistant(name, s, backends) for name in policies}
-    seeds = episode_seeds(s.seed, n)
-    cells: Any = [(st, name) for st in STRATEGIES for name in policies]
-    if s.progress:
-        from tqdm import tqdm
-
-        cells = tqdm(cells, desc="cells", unit="cell")
-    for strategy, name in cells:
-        stored = {int(e): d for (a, st, e), d in done.items() if a == name and st == strategy}
-        if len(stored) >= n:
-            continue
-        replay = bool(stored) and _replays(s)
-        env = factory()
-        assistant = agents[name]
-        assistant.reset()
-        for i, seed in enumerate(seeds):
-            if i in stored and not replay:
-                continue
-            rec = run_episode(env, assistant, seed, {"strategy": strategy})
-            full = {"assistant": name, "episode": i, "seed": int(seed), **rec}
-            kept = {k: full[k] for k in _KEEP if k in full}
-            if i not in stored:
-                sink(kept)
-            elif line_digest(json.dumps(kept, sort_keys=True)) != stored[i]:
-                raise RuntimeError(
-                    f"resume: replaying episode {i} of cell ({strategy}, {name}) did not "
-                    "reproduce the stored record; the run cannot be resumed exactly"
-                )
-            stop.check()
+def arms(s: Settings, cfg: Any) -> list[Arm]:
+    """Every (strategy, policy) cell, the user's opening forced."""
+    return [
+        Arm(name, key={"strategy": st}, options={"strategy": st})
+        for st in STRATEGIES
+        for name in _policies(cfg)
+    ]
 
 
-def _report(
-    s: Any, policies: list[str], n: int, n_boot: int, rd: Any, wall: float
-) -> dict[str, Any]:
+def plan(s: Settings, cfg: Any) -> Plan:
+    """``pd.episodes_per_cell`` episodes from the run seed (families drawn by the env)."""
+    from ..envs.rollout import episode_seeds
+
+    n, _ = _sizes(cfg)
+    return [(i, seed, {}) for i, seed in enumerate(episode_seeds(s.seed, n))]
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """Validate, play every cell on the same episodes (streaming each to
+    ``episodes.jsonl``), analyse, write the run's files; returns the metrics. Run
+    directory, ``resume=true`` and SIGINT/SIGTERM as in
+    :func:`gtalign_sim.experiments.runner.run_experiment`."""
+    _policies(cfg), _sizes(cfg)  # checked before any work
+    return run_experiment(cfg, arms, report, plan=plan, keep=_KEEP)
+
+
+def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
+    """Re-render the finished run in ``path`` from its episodes (nothing is played)."""
+    return report_experiment(cfg, path, report)
+
+
+def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]:
     """The empirical game from ``episodes.jsonl`` (streamed into ``(S, P, N)`` arrays),
     its bootstrap analysis, metrics.json, the plot and summary.md (atomic writes)."""
     import numpy as np
@@ -142,6 +101,8 @@ def _report(
     from ..eval.metrics import write_json_atomic
     from .rundir import atomic_path, iter_jsonl, write_text_atomic
 
+    policies = _policies(cfg)
+    n, n_boot = _sizes(cfg)
     out = rd.path
     u = np.full((len(STRATEGIES), len(policies), n), np.nan)
     l = np.full_like(u, np.nan)
