@@ -1,4 +1,6 @@
-"""Experiments: one module per experiment, each with ``validate(cfg)`` and ``run(cfg)``."""
+"""Experiments: one module per experiment over the shared runner
+(:mod:`~gtalign_sim.experiments.runner`), each with ``run(cfg)`` and
+``report_run(cfg, path)`` (re-render a finished run)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,15 @@ from types import ModuleType
 
 __all__ = ["EXPERIMENTS", "get_experiment"]
 
-EXPERIMENTS: tuple[str, ...] = ("clarification_game", "prisoners_dilemma")
+EXPERIMENTS: tuple[str, ...] = (
+    "clarification_game",
+    "prisoners_dilemma",
+    "pricing_shift",
+    "reward_ablation",
+    "payoff_calibration",
+    "dilemma_map",
+    "compare",
+)
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 
 

@@ -45,14 +45,16 @@ class Arm:
     """One arm: ``assistant`` played on the plan with ``options`` forced at every reset.
 
     ``key`` names the arm in every record it writes (e.g. ``{"assistant": "oracle",
-    "strategy": "DQ"}``; ``assistant`` is always part of it). ``world`` replaces the run's
-    world for this arm (environment and assistant alike); ``label`` is for progress bars.
+    "strategy": "DQ"}``; ``assistant`` is always part of it). ``world`` and
+    ``population`` replace the run's for this arm (environment and assistant alike: the
+    assistant plans with them); ``label`` is for progress bars.
     """
 
     assistant: str
     key: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
     world: Any = None
+    population: Any = None
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -74,14 +76,21 @@ def episode_plan(s: Settings, n: int | None = None) -> Plan:
     return [(i, seeds[i], {"family": s.families[i % len(s.families)]}) for i in range(n)]
 
 
-def build_assistant(name: str, s: Settings, backends: Mapping[str, Any], world: Any = None) -> Any:
-    """The assistant ``name`` configured from the settings (and ``world``, default the run's)."""
+def build_assistant(
+    name: str,
+    s: Settings,
+    backends: Mapping[str, Any],
+    world: Any = None,
+    population: Any = None,
+) -> Any:
+    """The assistant ``name`` configured from the settings (``world`` and ``population``
+    default to the run's)."""
     from ..agents import EXACT_BEST_RESPONSES
     from ..agents import build_assistant as build
 
     kwargs: dict[str, Any] = {
         "world": s.world if world is None else world,
-        "population": s.population,
+        "population": s.population if population is None else population,
         "seed": s.seed,
     }
     if name == "llm_gtalign":
@@ -112,12 +121,15 @@ def env_factory(
     user_spec: Mapping[str, Any],
     backends: Mapping[str, Any],
     world: Any = None,
+    population: Any = None,
 ) -> Callable[[], Any]:
-    """A function building the run's environment (a fresh user simulator each call)."""
+    """A function building the run's environment (a fresh user simulator each call);
+    ``world`` and ``population`` default to the run's."""
     from ..envs.clarification import ClarificationGameEnv
     from ..users import build_user
 
     world = s.world if world is None else world
+    population = s.population if population is None else population
 
     def factory() -> ClarificationGameEnv:
         defaults: dict[str, Any] = {"world": world}
@@ -125,7 +137,7 @@ def env_factory(
             defaults["backend"] = backends["user"]
         return ClarificationGameEnv(
             world=world,
-            population=s.population,
+            population=population,
             tasks=bank,
             families=s.families,
             user=build_user(dict(user_spec), **defaults),
@@ -184,7 +196,7 @@ def play_arms(
     user_spec = dict(s.user_spec)
     if user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
         user_spec.setdefault("max_tokens", int(s.llm.get("user_max_tokens", 96)))
-    assistants: dict[tuple[str, int], Any] = {}
+    assistants: dict[tuple[str, int, int], Any] = {}
     bar = make_progress(s.progress, total=n * len(arms), desc="episodes")
     try:
         with llm_judge(s, backends):
@@ -196,9 +208,11 @@ def play_arms(
                 if len(stored) >= n:
                     bar.update(n)
                     continue
-                ident = (arm.assistant, id(arm.world))
+                ident = (arm.assistant, id(arm.world), id(arm.population))
                 if ident not in assistants:
-                    assistants[ident] = build_assistant(arm.assistant, s, backends, arm.world)
+                    assistants[ident] = build_assistant(
+                        arm.assistant, s, backends, arm.world, arm.population
+                    )
                 assistant = assistants[ident]
                 replay = bool(stored) and replays(s)
                 todo = [
@@ -228,7 +242,7 @@ def play_arms(
                     if stop is not None:
                         stop.check()
 
-                factory = env_factory(s, bank, user_spec, backends, arm.world)
+                factory = env_factory(s, bank, user_spec, backends, arm.world, arm.population)
                 _play(s, factory, assistant, todo, backends, on_episode)
     finally:
         bar.close()
