@@ -180,7 +180,7 @@ def play_arms(
     must reproduce its stored line) and otherwise plays only the missing episodes.
     ``stop.check()`` runs after every episode (it raises to stop).
     """
-    from ..tasks import TaskBank
+    from ..tasks.sources import load_task_bank
     from .backends import build_backends, close_backends, llm_judge
     from .rundir import line_digest
 
@@ -190,7 +190,9 @@ def play_arms(
         make_progress = _TempProgress
 
     done = done or {}
-    bank = TaskBank.build(families=s.families, per_family=s.tasks_per_family, seed=s.task_seed)
+    bank = s.bank
+    if bank is None:
+        bank = load_task_bank(s.tasks or {}, s.families, s.tasks_per_family, s.task_seed)
     n = len(plan)
     backends = build_backends(s)
     user_spec = dict(s.user_spec)

@@ -60,6 +60,8 @@ class Settings:
     fsync_seconds: float = 2.0
     max_failed_fraction: float = 0.05
     experiment: str = "clarification_game"
+    tasks: dict[str, Any] | None = None
+    bank: Any = None
 
 
 def container(node: Any) -> Any:
@@ -195,6 +197,14 @@ def validate(cfg: Any) -> Settings:
             user_spec = {**user_spec, "_target_": "gtalign_sim.users.LLMUser"}
         if "llm_gtalign" not in names:
             names = ("llm_gtalign", *names)
+    from ..tasks.sources import check_task_spec, load_task_bank
+
+    tasks = check_task_spec(container(cfg.get("tasks")) or {})
+    tasks_per_family = int_field(env_cfg, "tasks_per_family", 1)
+    task_seed = int_field(env_cfg, "task_seed", 0)
+    bank = None
+    if tasks["source"] != "generated":  # loaded now: a bad file fails before any work
+        bank = load_task_bank(tasks, families, tasks_per_family, task_seed)
     out = cfg.get("output_dir") or "outputs/clarification_game"
     return Settings(
         seed=int_field(cfg, "seed", 0),
@@ -209,8 +219,8 @@ def validate(cfg: Any) -> Settings:
         user_spec=user_spec,
         aggregator=aggregator,
         assistant_reward=reward,
-        tasks_per_family=int_field(env_cfg, "tasks_per_family", 1),
-        task_seed=int_field(env_cfg, "task_seed", 0),
+        tasks_per_family=tasks_per_family,
+        task_seed=task_seed,
         output_dir=Path(str(out)),
         backend=backend,
         user_backend=user_backend,
@@ -227,4 +237,6 @@ def validate(cfg: Any) -> Settings:
         fsync_seconds=seconds_field(cfg, "fsync_seconds", 2.0),
         max_failed_fraction=fraction_field(cfg, "max_failed_fraction", 0.05),
         experiment=str(cfg.get("experiment_name") or "clarification_game"),
+        tasks=tasks,
+        bank=bank,
     )
