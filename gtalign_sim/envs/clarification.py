@@ -263,6 +263,12 @@ class ClarificationGameEnv(AECEnv):
                 )
             self.user_sim = built
         elif isinstance(user, BaseUser):
+            if getattr(user, "world", self.world) != self.world:
+                raise ValueError(
+                    "user: the simulator was built with another world than the "
+                    "environment's; pass its spec ({'_target_': ...}) so the environment "
+                    "builds it with its own world"
+                )
             self.user_sim = user
         else:
             raise ValueError(

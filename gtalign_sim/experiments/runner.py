@@ -93,6 +93,14 @@ def build_assistant(
         "population": s.population if population is None else population,
         "seed": s.seed,
     }
+    spec = (s.custom_assistants or {}).get(name)
+    if spec is not None:  # a plug-in: built with the defaults its constructor accepts
+        from ..core.plugin import instantiate, load_class
+
+        params = dict(spec)
+        field = f"assistants.custom.{name}._target_"
+        cls = load_class(params.pop("_target_"), field, ("reset", "act"), "Assistant")
+        return instantiate(cls, params, field, backend=backends["assistant"], **kwargs)
     if name == "llm_gtalign":
         return build(
             name,
@@ -125,22 +133,24 @@ def env_factory(
 ) -> Callable[[], Any]:
     """A function building the run's environment (a fresh user simulator each call);
     ``world`` and ``population`` default to the run's."""
-    from ..envs.clarification import ClarificationGameEnv
-    from ..users import build_user
+    from ..core.plugin import load_class
+
+    env_cls = load_class(s.env_target, "env._target_")
 
     world = s.world if world is None else world
     population = s.population if population is None else population
 
-    def factory() -> ClarificationGameEnv:
-        defaults: dict[str, Any] = {"world": world}
-        if user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
-            defaults["backend"] = backends["user"]
-        return ClarificationGameEnv(
+    spec = dict(user_spec)
+    if spec.get("_target_") == "gtalign_sim.users.LLMUser":
+        spec.setdefault("backend", backends["user"])
+
+    def factory() -> Any:  # the env builds the user with its own world
+        return env_cls(
             world=world,
             population=population,
             tasks=bank,
             families=s.families,
-            user=build_user(dict(user_spec), **defaults),
+            user=dict(spec),
             aggregator=s.aggregator,
             assistant_reward=s.assistant_reward,
         )

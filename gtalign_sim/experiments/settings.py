@@ -62,6 +62,8 @@ class Settings:
     experiment: str = "clarification_game"
     tasks: dict[str, Any] | None = None
     bank: Any = None
+    custom_assistants: dict[str, dict[str, Any]] | None = None
+    env_target: str = "gtalign_sim.envs.ClarificationGameEnv"
 
 
 def container(node: Any) -> Any:
@@ -117,11 +119,13 @@ def validate(cfg: Any) -> Settings:
     if bad or not families:
         raise ValueError(f"families {list(families)} invalid; valid choices: {list(FAMILIES)}")
     acfg = cfg.get("assistants") or {}
+    custom = _custom_assistants(container(acfg.get("custom")) or {}, ASSISTANTS)
     names = tuple(container(acfg.get("names")) or ())
-    unknown = [n for n in names if n not in ASSISTANTS]
+    unknown = [n for n in names if n not in ASSISTANTS and n not in custom]
     if unknown or not names:
         raise ValueError(
-            f"assistants.names {list(names)} invalid; valid choices: {sorted(ASSISTANTS)}"
+            f"assistants.names {list(names)} invalid; valid choices: "
+            f"{sorted(ASSISTANTS) + sorted(custom)}"
         )
     if len(set(names)) != len(names):
         raise ValueError(f"assistants.names has duplicates: {list(names)}")
@@ -140,6 +144,7 @@ def validate(cfg: Any) -> Settings:
             f"welfare.aggregator {aggregator!r} invalid; valid choices: {sorted(AGGREGATORS)}"
         )
     env_cfg = cfg.get("env") or {}
+    env_target = _env_target(env_cfg.get("_target_"))
     world = WorldConfig.from_config(container(env_cfg.get("world")) or {})
     pop_cfg = dict(container(cfg.get("population")) or {})
     pop_cfg["pricing"] = plans
@@ -239,4 +244,39 @@ def validate(cfg: Any) -> Settings:
         experiment=str(cfg.get("experiment_name") or "clarification_game"),
         tasks=tasks,
         bank=bank,
+        custom_assistants=custom,
+        env_target=env_target,
     )
+
+
+_ENV = "gtalign_sim.envs.ClarificationGameEnv"
+
+
+def _env_target(target: Any) -> str:
+    """``env._target_``: the clarification game's environment or a subclass of it."""
+    from ..core.plugin import load_class
+    from ..envs.clarification import ClarificationGameEnv
+
+    target = target or _ENV
+    cls = load_class(target, "env._target_")
+    if not (isinstance(cls, type) and issubclass(cls, ClarificationGameEnv)):
+        raise ValueError(f"env._target_={target!r} must be a subclass of {_ENV}")
+    return str(target)
+
+
+def _custom_assistants(custom: Any, builtin: Any) -> dict[str, dict[str, Any]]:
+    """``assistants.custom``: ``{name: {_target_: path, **kwargs}}``, each class checked."""
+    from ..core.plugin import load_class
+
+    if not isinstance(custom, dict):
+        raise ValueError(f"assistants.custom must map names to specs, got {custom!r}")
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in custom.items():
+        field = f"assistants.custom.{name}"
+        if name in builtin:
+            raise ValueError(f"{field}: {name!r} is a built-in assistant; choose another name")
+        if not isinstance(spec, dict) or "_target_" not in spec:
+            raise ValueError(f"{field} must be a mapping with a _target_ import path")
+        load_class(spec["_target_"], f"{field}._target_", ("reset", "act"), "Assistant")
+        out[str(name)] = dict(spec)
+    return out
