@@ -10,7 +10,10 @@ its ``assistant_metrics`` part.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +71,7 @@ PLOT_FILES: dict[str, str] = {
     "action_mix": "action_mix.png",
     "pricing_shift": "pricing_shift.png",
 }
-"""Default file names used by :func:`gtalign_sim.eval.report.write_report`."""
+"""Default plot file names, linked by :func:`gtalign_sim.eval.report.summary_markdown`."""
 
 _FIGSIZE = (8.0, 5.0)
 _DPI = 120
@@ -92,7 +95,7 @@ def assistant_color(name: str, names: Sequence[str] = ()) -> str:
     if name in ASSISTANT_COLORS:
         return ASSISTANT_COLORS[name]
     unknown = [n for n in names if n not in ASSISTANT_COLORS]
-    idx = unknown.index(name) if name in unknown else abs(hash(name))
+    idx = unknown.index(name) if name in unknown else zlib.crc32(name.encode())
     return _EXTRA_COLORS[idx % len(_EXTRA_COLORS)]
 
 
@@ -104,13 +107,27 @@ def _figure(ncols: int = 1, sharey: bool = False) -> tuple[Any, Any]:
     return fig, axes
 
 
+_dpi: ContextVar[int] = ContextVar("gtalign_plot_dpi", default=_DPI)
+
+
+@contextmanager
+def plot_dpi(dpi: int) -> Iterator[None]:
+    """Raster resolution of the figures saved inside the block (PNG; vector formats ignore it)."""
+    token = _dpi.set(int(dpi))
+    try:
+        yield
+    finally:
+        _dpi.reset(token)
+
+
 def _save(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` to ``path``; the format follows the suffix (``.png``, ``.pdf``, ``.svg``)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(p, dpi=_DPI)
+    fig.savefig(p, dpi=_dpi.get(), format=p.suffix.lstrip(".") or "png")
     return p
 
 

@@ -11,7 +11,6 @@ one arm per assistant, the shared report.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,8 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     """metrics.json, plots and summary.md from episodes.jsonl, streamed (atomic writes)."""
     from ..eval import plots, print_summary, summary_markdown, write_metrics
     from ..eval.metrics import MetricsAccumulator
-    from .rundir import atomic_path, iter_jsonl, write_text_atomic
+    from .figures import FigureWriter
+    from .rundir import iter_jsonl, write_text_atomic
 
     out = rd.path
     acc = MetricsAccumulator()
@@ -52,24 +52,15 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         acc.add(rec)
     metrics = write_metrics(acc, out / "metrics.json", canonical=True)
     del acc
-    images: list[str] = []
-    if s.plots:
-
-        def plot(name: str, draw: Callable[[Path], Any]) -> None:
-            with atomic_path(out / name) as tmp:
-                if draw(tmp) is None:
-                    return
-            images.append(name)
-
-        plot("welfare_by_assistant.png", lambda p: plots.plot_welfare_bars(metrics, p))
-        plot(
-            "welfare_plane.png",
-            lambda p: plots.plot_welfare_plane(
-                (rec for _, rec in iter_jsonl(rd.episodes)), metrics, p
-            ),
-        )
-        plot("action_mix.png", lambda p: plots.plot_action_mix(metrics, p))
-        plot("pricing_shift.png", lambda p: plots.plot_pricing_shift(metrics, p))
+    fig = FigureWriter(out, s.plots, s.plot_formats, s.plot_dpi)
+    fig.add("welfare_bars", "welfare_by_assistant", lambda p: plots.plot_welfare_bars(metrics, p))
+    fig.add(
+        "welfare_plane",
+        "welfare_plane",
+        lambda p: plots.plot_welfare_plane((rec for _, rec in iter_jsonl(rd.episodes)), metrics, p),
+    )
+    fig.add("action_mix", "action_mix", lambda p: plots.plot_action_mix(metrics, p))
+    fig.add("pricing_shift", "pricing_shift", lambda p: plots.plot_pricing_shift(metrics, p))
     summary = {
         "experiment": "clarification_game",
         "seed": s.seed,
@@ -84,7 +75,12 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         summary["wall_seconds"] = round(wall, 1)
     write_text_atomic(
         out / "summary.md",
-        summary_markdown(metrics, summary, title="Clarification game: assistants compared")
+        summary_markdown(
+            metrics,
+            summary,
+            title="Clarification game: assistants compared",
+            plot_files=fig.links,
+        )
         + failures_markdown(metrics.get("failures") or {}),
     )
     if s.print_table:
@@ -100,5 +96,5 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
             print(
                 "four-block format validity: " + ", ".join(f"{k} {v:.2f}" for k, v in fmt.items())
             )
-        print(f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images)}")
+        print(f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(fig.written)}")
     return metrics

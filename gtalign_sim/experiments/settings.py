@@ -63,6 +63,8 @@ class Settings:
     tasks: dict[str, Any] | None = None
     bank: Any = None
     custom_assistants: dict[str, dict[str, Any]] | None = None
+    plot_formats: tuple[str, ...] = ("png",)
+    plot_dpi: int = 150
     env_target: str = "gtalign_sim.envs.ClarificationGameEnv"
 
 
@@ -246,7 +248,28 @@ def validate(cfg: Any) -> Settings:
         bank=bank,
         custom_assistants=custom,
         env_target=env_target,
+        plot_formats=_plot_formats(cfg),
+        plot_dpi=int_field(cfg, "plot_dpi", 50, 150),
     )
+
+
+def _plot_formats(cfg: Any) -> tuple[str, ...]:
+    from .figures import PLOT_FORMATS
+
+    formats = container(cfg.get("plot_formats", ["png"]))
+    if isinstance(formats, str):
+        formats = [formats]
+    if (
+        not isinstance(formats, list)
+        or not formats
+        or any(f not in PLOT_FORMATS for f in formats)
+        or len(set(formats)) != len(formats)
+    ):
+        raise ValueError(
+            f"plot_formats {formats!r} invalid: a list of distinct formats from "
+            f"{list(PLOT_FORMATS)}"
+        )
+    return tuple(formats)
 
 
 _ENV = "gtalign_sim.envs.ClarificationGameEnv"
