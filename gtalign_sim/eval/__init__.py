@@ -4,16 +4,21 @@ Input is the list of episode dicts an experiment writes to ``episodes.jsonl``
 (:func:`load_records`). Assistants are compared on matched episodes (common random
 numbers: the same ``episode`` index means the same task, user and randomness).
 
-* :mod:`~gtalign_sim.eval.stats` — Student-t quantiles without scipy, t and bootstrap CIs;
+* :mod:`~gtalign_sim.eval.stats` — t and bootstrap CIs, paired t-tests and Holm's
+  adjustment on top of ``scipy.stats`` (imported on first use);
+* :mod:`~gtalign_sim.eval.columns` — records as per-assistant columns, episode matching;
 * :mod:`~gtalign_sim.eval.metrics` — per-assistant welfare with CIs, first-action mixes by
-  user strategy, family and pricing breakdowns, efficiency, paired differences, Pareto
-  analysis (frontier, hypervolume, ε-dominance), ``metrics.json``;
+  user strategy, family and pricing breakdowns, efficiency, ``metrics.json``;
+* :mod:`~gtalign_sim.eval.comparisons` — paired differences on matched episodes with
+  Holm-adjusted p-values and tie/higher/lower verdicts;
+* :mod:`~gtalign_sim.eval.pareto` — Pareto analysis in the (U, L) plane (frontier,
+  hypervolume, ε-dominance, ε-coverage, L∞ regret, Nash social welfare);
+* :mod:`~gtalign_sim.eval.tidy` — the metrics in long form, ``metrics.csv``;
 * :mod:`~gtalign_sim.eval.plots` — welfare bars, the (U, L) plane, action mixes, pricing
   shift (matplotlib, imported lazily, Agg canvas);
-* :mod:`~gtalign_sim.eval.report` — ``summary.md``, computed findings, rich console table,
-  and :func:`write_report` for the whole bundle.
+* :mod:`~gtalign_sim.eval.report` — ``summary.md``, computed findings, rich console table.
 
-Importing this package does not import matplotlib or rich.
+Importing this package does not import matplotlib, rich or scipy.
 """
 
 from __future__ import annotations
@@ -43,8 +48,9 @@ from .plots import (
     plot_welfare_bars,
     plot_welfare_plane,
 )
-from .report import console_table, findings, print_summary, summary_markdown, write_report
-from .stats import bootstrap_ci, mean_ci, t_cdf, t_quantile
+from .report import console_table, findings, print_summary, summary_markdown
+from .stats import bootstrap_ci, holm, mean_ci, paired_test, t_cdf, t_quantile
+from .tidy import metrics_rows, write_metrics_csv
 
 __all__ = [
     "ACTION_COLORS",
@@ -62,10 +68,13 @@ __all__ = [
     "compute_metrics",
     "console_table",
     "findings",
+    "holm",
     "jsonable",
     "load_records",
     "mean_ci",
+    "metrics_rows",
     "paired_difference",
+    "paired_test",
     "pareto_analysis",
     "plot_action_mix",
     "plot_pricing_shift",
@@ -76,5 +85,5 @@ __all__ = [
     "t_cdf",
     "t_quantile",
     "write_metrics",
-    "write_report",
+    "write_metrics_csv",
 ]

@@ -1,26 +1,19 @@
 """Human-readable reports of a metrics dict: ``summary.md``, rich console tables, findings.
 
-:func:`write_report` runs the whole evaluation of one experiment directory: it writes
-``metrics.json``, the PNG plots and ``summary.md`` next to each other.
+The experiments write a run's ``metrics.json``, plots and ``summary.md`` with these
+(their ``report_run``; ``gtalign-sim report RUN_DIR`` re-renders a finished run).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .metrics import write_metrics
-from .plots import (
-    PLOT_FILES,
-    plot_action_mix,
-    plot_pricing_shift,
-    plot_welfare_bars,
-    plot_welfare_plane,
-)
+from .plots import PLOT_FILES
 
-__all__ = ["console_table", "findings", "print_summary", "summary_markdown", "write_report"]
+__all__ = ["console_table", "findings", "print_summary", "summary_markdown"]
 
 _DASH = "–"
 _CONSOLE_LEGEND = (
@@ -147,7 +140,8 @@ def findings(metrics: Mapping[str, Any], max_findings: int = 5) -> list[str]:
 
     Candidates, in priority order, each emitted only when its data exist: the best
     assistant by mutual welfare and whose CIs overlap it; how many assistants the
-    reference beats on matched episodes (paired CI excludes 0) with the largest margin,
+    reference beats on matched episodes (paired CI excludes 0 and Holm-adjusted p < 0.05)
+    with the largest margin,
     and any that beat it; the highest CQ rate on detailed questions; the Pareto frontier
     of the mean points; the spread of the reference's CQ rate across pricing plans; the
     reference's asking rate on vague vs detailed questions; token efficiency.
@@ -190,14 +184,20 @@ def findings(metrics: Mapping[str, Any], max_findings: int = 5) -> list[str]:
         o: d for o, d in comparison.items() if d.get("lo") is not None and (d.get("n") or 0) >= 2
     }
     if ref and valid:
-        # comparison holds other − reference: the reference wins where hi < 0
-        wins = {o: d for o, d in valid.items() if d["hi"] < 0}
-        losses = {o: d for o, d in valid.items() if d["lo"] > 0}
+        # comparison holds other − reference: the reference wins where the other is
+        # "lower" (CI excludes 0 and the Holm-adjusted p < 0.05 over all comparisons)
+        def verdict(d: Mapping[str, Any]) -> str:
+            if "verdict" in d:
+                return str(d["verdict"])
+            return "lower" if d["hi"] < 0 else "higher" if d["lo"] > 0 else "tie"
+
+        wins = {o: d for o, d in valid.items() if verdict(d) == "lower"}
+        losses = {o: d for o, d in valid.items() if verdict(d) == "higher"}
         if wins:
             o, d = max(wins.items(), key=lambda kv: -kv[1]["mean"])
             line = (
                 f"{ref} beats {len(wins)} of {len(valid)} other assistants on {metric} "
-                f"(paired 95% CI excludes 0); largest margin: vs {o} by "
+                f"(paired 95% CI excludes 0, Holm-adjusted p < 0.05); largest margin: vs {o} by "
                 f"{_fmt(-d['mean'])} [{_fmt(-d['hi'])}, {_fmt(-d['lo'])}] (n={d['n']})"
             )
         else:
@@ -501,34 +501,3 @@ def print_summary(metrics: Mapping[str, Any], console: Any = None) -> None:
     console.print(_CONSOLE_LEGEND, style="dim", highlight=False)
     for line in findings(metrics):
         console.print(f"• {line}", highlight=False)
-
-
-# --------------------------------------------------------------------------- everything
-
-
-def write_report(
-    records: Iterable[Mapping[str, Any]],
-    out_dir: str | Path,
-    config_summary: Mapping[str, Any] | None = None,
-    title: str = "GTAlign simulation summary",
-    reference: str = "gtalign",
-) -> dict[str, Path]:
-    """Write ``metrics.json``, the plots of :data:`PLOT_FILES` and ``summary.md`` into
-    ``out_dir``; returns their paths by key (``metrics``, plot keys, ``summary``).
-    ``pricing_shift.png`` is only written when two or more pricing plans occur."""
-    records = list(records)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = write_metrics(records, out / "metrics.json", reference=reference)
-    paths: dict[str, Path] = {"metrics": out / "metrics.json"}
-    paths["welfare_bars"] = plot_welfare_bars(metrics, out / PLOT_FILES["welfare_bars"])
-    paths["welfare_plane"] = plot_welfare_plane(records, metrics, out / PLOT_FILES["welfare_plane"])
-    paths["action_mix"] = plot_action_mix(metrics, out / PLOT_FILES["action_mix"])
-    pricing = plot_pricing_shift(metrics, out / PLOT_FILES["pricing_shift"])
-    if pricing is not None:
-        paths["pricing_shift"] = pricing
-    files = {k: p.name for k, p in paths.items() if k in PLOT_FILES}
-    text = summary_markdown(metrics, config_summary, title, plot_files=files)
-    paths["summary"] = out / "summary.md"
-    paths["summary"].write_text(text, encoding="utf-8")
-    return paths

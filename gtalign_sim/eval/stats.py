@@ -1,37 +1,47 @@
-"""Small, dependency-free statistics: Student-t distribution, t and bootstrap intervals.
+"""Statistics for paired evaluation on top of :mod:`scipy.stats`.
 
-The t distribution is computed from the regularised incomplete beta function
-(continued fraction of Numerical Recipes, 3rd ed., §6.4, evaluated with the modified
-Lentz method) and inverted by bisection, so results are accurate to ~1e-10 for any
-``df > 0`` (integer or not) without scipy. For ``df > 1e5`` the Cornish–Fisher expansion
-around the normal quantile (Abramowitz & Stegun 26.7.5) is used instead.
+t intervals and quantiles come from ``scipy.stats.t``, paired tests from
+``scipy.stats.ttest_rel``, bootstrap intervals from ``scipy.stats.bootstrap`` driven by the
+caller's ``numpy.random.Generator`` (so every draw flows from the run seed), and
+:func:`holm` adjusts a family of p-values (Holm–Bonferroni step-down; scipy has none).
 
 Summaries are plain dicts ``{"mean", "lo", "hi", "std", "n"}`` (floats or ``None``) so
-they serialise to JSON directly.
+they serialise to JSON directly. ``scipy.stats`` is imported on first use (it takes longer
+to import than the rest of the package), as ``gtalign_sim.game`` does with nashpy.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 __all__ = [
+    "BOOTSTRAP_METHODS",
     "bootstrap_ci",
     "finite_values",
+    "holm",
     "mean_ci",
-    "regularized_incomplete_beta",
+    "paired_test",
     "t_cdf",
     "t_quantile",
 ]
 
-_LARGE_DF = 1e5
+BOOTSTRAP_METHODS: tuple[str, ...] = ("percentile", "basic", "BCa")
+"""Interval methods of :func:`bootstrap_ci` (those of ``scipy.stats.bootstrap``)."""
+
 _NOTE_N1 = "n=1: spread undefined; std reported as 0 and the interval collapsed to the mean"
 _NOTE_N0 = "n=0: no finite values"
+_ZERO = 1e-12  # a mean difference this small with zero spread is no difference
+
+
+def _scipy_stats() -> Any:
+    import scipy.stats
+
+    return scipy.stats
 
 
 def finite_values(values: Iterable[Any]) -> np.ndarray:
@@ -49,109 +59,27 @@ def finite_values(values: Iterable[Any]) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
-def _betacf(a: float, b: float, x: float, max_iter: int = 100_000, eps: float = 1e-15) -> float:
-    """Continued fraction for the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c = 1.0
-    d = 1.0 - qab * x / qap
-    d = tiny if abs(d) < tiny else d
-    d = 1.0 / d
-    h = d
-    for m in range(1, max_iter + 1):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = tiny if abs(d) < tiny else d
-        c = 1.0 + aa / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < eps:
-            return h
-    raise ArithmeticError(f"incomplete beta continued fraction did not converge (a={a}, b={b})")
-
-
-def regularized_incomplete_beta(a: float, b: float, x: float) -> float:
-    """``I_x(a, b)`` for ``a, b > 0`` and ``0 <= x <= 1``."""
-    if a <= 0 or b <= 0:
-        raise ValueError(f"a and b must be > 0, got a={a}, b={b}")
-    if not 0.0 <= x <= 1.0:
-        raise ValueError(f"x must be in [0, 1], got {x}")
-    if x in (0.0, 1.0):
-        return x
-    log_front = (
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    front = math.exp(log_front)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+def _check_df(df: float) -> None:
+    if not df > 0:  # also rejects NaN
+        raise ValueError(f"df must be > 0, got {df}")
 
 
 def t_cdf(t: float, df: float) -> float:
-    """``P(T <= t)`` for Student's t with ``df > 0`` degrees of freedom."""
-    if df <= 0:
-        raise ValueError(f"df must be > 0, got {df}")
-    if math.isinf(t):
-        return 1.0 if t > 0 else 0.0
-    if df > _LARGE_DF:
-        # normal CDF corrected to O(1/df) (A&S 26.7.8 first term) is ample here
-        z = t * (1.0 - 1.0 / (4.0 * df)) / math.sqrt(1.0 + t * t / (2.0 * df))
-        return NormalDist().cdf(z)
-    tail = 0.5 * regularized_incomplete_beta(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t > 0 else tail
-
-
-def _cornish_fisher(p: float, df: float) -> float:
-    """t quantile from the normal quantile, A&S 26.7.5 (error O(df⁻⁴))."""
-    z = NormalDist().inv_cdf(p)
-    g1 = (z**3 + z) / 4.0
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96.0
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384.0
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160.0
-    return z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
+    """``P(T <= t)`` for Student's t with ``df > 0`` degrees of freedom (``scipy.stats.t``)."""
+    _check_df(df)
+    return float(_scipy_stats().t.cdf(t, df))
 
 
 @lru_cache(maxsize=1024)
 def t_quantile(p: float, df: float) -> float:
     """Inverse CDF of Student's t: the ``t`` with ``P(T <= t) = p`` (``0 < p < 1``, ``df > 0``).
 
-    Bisection on :func:`t_cdf` to 1e-12 relative width; ``df > 1e5`` uses the
-    Cornish–Fisher expansion. ``t_quantile(0.975, 10) ≈ 2.228``.
+    ``scipy.stats.t.ppf``; ``df = inf`` is the normal quantile. ``t_quantile(0.975, 10) ≈ 2.228``.
     """
     if not 0.0 < p < 1.0:
         raise ValueError(f"p must be in (0, 1), got {p}")
-    if df <= 0 or math.isnan(df):
-        raise ValueError(f"df must be > 0, got {df}")
-    if p == 0.5:
-        return 0.0
-    if p < 0.5:
-        return -t_quantile(1.0 - p, df)
-    if df > _LARGE_DF or math.isinf(df):
-        return NormalDist().inv_cdf(p) if math.isinf(df) else _cornish_fisher(p, df)
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < p:
-        lo, hi = hi, hi * 2.0
-        if hi > 1e300:  # pragma: no cover - only for absurd p close to 1 with tiny df
-            return math.inf
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    _check_df(df)
+    return float(_scipy_stats().t.ppf(p, df))
 
 
 def _check_confidence(confidence: float) -> None:
@@ -159,8 +87,25 @@ def _check_confidence(confidence: float) -> None:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
 
 
-def _empty(n: int = 0) -> dict[str, Any]:
-    return {"mean": None, "lo": None, "hi": None, "std": None, "n": n, "note": _NOTE_N0}
+def _empty() -> dict[str, Any]:
+    return {"mean": None, "lo": None, "hi": None, "std": None, "n": 0, "note": _NOTE_N0}
+
+
+def _single(mean: float) -> dict[str, Any]:
+    return {"mean": mean, "lo": mean, "hi": mean, "std": 0.0, "n": 1, "note": _NOTE_N1}
+
+
+def _t_summary(x: np.ndarray, confidence: float) -> dict[str, Any]:
+    """Mean, t interval and sample std of a finite float array."""
+    n = int(x.size)
+    if n == 0:
+        return _empty()
+    mean = float(x.mean())
+    if n == 1:
+        return _single(mean)
+    std = float(x.std(ddof=1))
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
+    return {"mean": mean, "lo": mean - half, "hi": mean + half, "std": std, "n": n}
 
 
 def mean_ci(values: Iterable[Any], confidence: float = 0.95) -> dict[str, Any]:
@@ -172,16 +117,57 @@ def mean_ci(values: Iterable[Any], confidence: float = 0.95) -> dict[str, Any]:
     ``"note"``; ``n = 0`` gives ``None`` everywhere (with a note).
     """
     _check_confidence(confidence)
-    x = finite_values(values)
-    n = int(x.size)
-    if n == 0:
-        return _empty()
-    mean = float(x.mean())
-    if n == 1:
-        return {"mean": mean, "lo": mean, "hi": mean, "std": 0.0, "n": 1, "note": _NOTE_N1}
-    std = float(x.std(ddof=1))
-    half = t_quantile(0.5 + confidence / 2.0, n - 1) * std / math.sqrt(n)
-    return {"mean": mean, "lo": mean - half, "hi": mean + half, "std": std, "n": n}
+    return _t_summary(finite_values(values), confidence)
+
+
+def paired_test(
+    a: Sequence[Any] | np.ndarray, b: Sequence[Any] | np.ndarray, confidence: float = 0.95
+) -> dict[str, Any]:
+    """Paired t-test of ``a − b`` over the pairs where both values are finite.
+
+    Returns :func:`mean_ci` of the differences (``mean``, ``lo``, ``hi``, ``std``, ``n``)
+    plus ``p_value``, the two-sided ``scipy.stats.ttest_rel`` p-value. ``n < 2`` gives
+    ``p_value = None``; differences with zero spread give ``1.0`` when their mean is 0
+    (within 1e-12) and ``0.0`` otherwise. ``a`` and ``b`` must have the same length.
+    """
+    _check_confidence(confidence)
+    x = np.asarray(a, dtype=float).ravel()
+    y = np.asarray(b, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"a and b must have the same length, got {x.size} and {y.size}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    out = _t_summary(x - y, confidence)
+    p_value: float | None = None
+    if out["n"] >= 2:
+        if out["std"] > 0:
+            p_value = float(_scipy_stats().ttest_rel(x, y).pvalue)
+        else:
+            p_value = 1.0 if abs(out["mean"]) <= _ZERO else 0.0
+    out["p_value"] = p_value
+    return out
+
+
+def holm(pvalues: Sequence[float | None]) -> list[float | None]:
+    """Holm–Bonferroni step-down adjusted p-values, in the input order.
+
+    With the ``m`` non-``None`` p-values sorted ascending, ``p_(1) <= … <= p_(m)``, the
+    adjusted value of ``p_(i)`` is ``max_{j <= i} min(1, (m − j + 1) · p_(j))``. Rejecting
+    where the adjusted value is below ``α`` controls the family-wise error rate at ``α``.
+    ``None`` entries (tests that could not be run) stay ``None`` and do not count in ``m``.
+    """
+    vals = [None if p is None else float(p) for p in pvalues]
+    for p in vals:
+        if p is not None and not 0.0 <= p <= 1.0:
+            raise ValueError(f"p-values must be in [0, 1] or None, got {p}")
+    idx = sorted((i for i, p in enumerate(vals) if p is not None), key=lambda i: vals[i])
+    m = len(idx)
+    out: list[float | None] = [None] * len(vals)
+    running = 0.0
+    for rank, i in enumerate(idx):
+        running = max(running, min(1.0, (m - rank) * vals[i]))  # type: ignore[operator]
+        out[i] = running
+    return out
 
 
 def bootstrap_ci(
@@ -189,45 +175,47 @@ def bootstrap_ci(
     rng: np.random.Generator,
     n_boot: int = 2000,
     confidence: float = 0.95,
+    method: str = "percentile",
 ) -> dict[str, Any]:
-    """Percentile bootstrap interval of the mean, resampling with the passed generator.
+    """Bootstrap interval of the mean (``scipy.stats.bootstrap``), resampling with ``rng``.
 
-    Returns ``{"mean", "lo", "hi", "std", "n", "se"}``: ``mean``/``std`` of the data,
-    ``lo``/``hi`` the ``(1∓c)/2`` percentiles of ``n_boot`` resampled means and ``se``
-    their standard deviation. Same ``n = 0`` / ``n = 1`` conventions as :func:`mean_ci`.
+    Returns ``{"mean", "lo", "hi", "std", "n", "se"}``: ``mean``/``std`` of the finite
+    data, ``lo``/``hi`` the interval of ``method`` (one of :data:`BOOTSTRAP_METHODS`) from
+    ``n_boot`` resamples and ``se`` the standard deviation of the resampled means. The same
+    ``rng`` state gives the same interval. Same ``n = 0`` / ``n = 1`` conventions as
+    :func:`mean_ci`; data with zero spread collapse to the mean (``se = 0``).
     """
     _check_confidence(confidence)
     if n_boot < 1:
         raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    if method not in BOOTSTRAP_METHODS:
+        raise ValueError(f"method must be one of {BOOTSTRAP_METHODS}, got {method!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     x = finite_values(values)
     n = int(x.size)
     if n == 0:
         return {**_empty(), "se": None}
     mean = float(x.mean())
-    if n == 1:
-        return {
-            "mean": mean,
-            "lo": mean,
-            "hi": mean,
-            "std": 0.0,
-            "n": 1,
-            "se": 0.0,
-            "note": _NOTE_N1,
-        }
-    # chunked so that n_boot × n never allocates more than ~4M indices at once
-    chunk = max(1, 4_000_000 // n)
-    means = np.empty(n_boot, dtype=float)
-    for start in range(0, n_boot, chunk):
-        stop = min(n_boot, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        means[start:stop] = x[idx].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    std = float(x.std(ddof=1)) if n > 1 else 0.0
+    if n == 1 or std == 0.0:
+        out = {"mean": mean, "lo": mean, "hi": mean, "std": std, "n": n, "se": 0.0}
+        return {**out, "note": _NOTE_N1} if n == 1 else out
+    res = _scipy_stats().bootstrap(
+        (x,),
+        np.mean,
+        n_resamples=n_boot,
+        batch=max(1, 4_000_000 // n),  # at most ~4M resampled values in memory at once
+        vectorized=True,
+        confidence_level=confidence,
+        method=method,
+        random_state=rng,  # `rng=` needs scipy >= 1.15; a Generator here is the same draw
+    )
     return {
         "mean": mean,
-        "lo": float(lo),
-        "hi": float(hi),
-        "std": float(x.std(ddof=1)),
+        "lo": float(res.confidence_interval.low),
+        "hi": float(res.confidence_interval.high),
+        "std": std,
         "n": n,
-        "se": float(means.std(ddof=1)) if n_boot > 1 else 0.0,
+        "se": float(res.standard_error) if n_boot > 1 else 0.0,
     }

@@ -4,7 +4,8 @@ Each assistant in ``assistants.names`` plays ``episodes_per_family × len(famili
 episodes; episode ``i`` uses the same task, hidden user and random draws for every
 assistant (common random numbers), while each assistant faces its own population of
 users whose beliefs about it evolve over the run. Writes into the run directory:
-``config.yaml`` (resolved), ``episodes.jsonl``, ``metrics.json``, ``summary.md`` and PNG
+``config.yaml`` (resolved), ``episodes.jsonl``, ``metrics.json`` (and its long form
+``metrics.csv``: run, assistant, metric, group, mean, lo, hi, n), ``summary.md`` and
 plots, and prints a table. The smallest use of :mod:`~gtalign_sim.experiments.runner`:
 one arm per assistant, the shared report.
 """
@@ -43,6 +44,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     """metrics.json, plots and summary.md from episodes.jsonl, streamed (atomic writes)."""
     from ..eval import plots, print_summary, summary_markdown, write_metrics
     from ..eval.metrics import MetricsAccumulator
+    from ..eval.tidy import write_metrics_csv
     from .figures import FigureWriter
     from .rundir import iter_jsonl, write_text_atomic
 
@@ -52,6 +54,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         acc.add(rec)
     metrics = write_metrics(acc, out / "metrics.json", canonical=True)
     del acc
+    write_metrics_csv(metrics, out / "metrics.csv", run=out.name)
     fig = FigureWriter(out, s.plots, s.plot_formats, s.plot_dpi)
     fig.add("welfare_bars", "welfare_by_assistant", lambda p: plots.plot_welfare_bars(metrics, p))
     fig.add(
@@ -96,5 +99,6 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
             print(
                 "four-block format validity: " + ", ".join(f"{k} {v:.2f}" for k, v in fmt.items())
             )
-        print(f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(fig.written)}")
+        files = ["episodes.jsonl", "metrics.json", "metrics.csv", "summary.md", *fig.written]
+        print(f"wrote {out}/: {', '.join(files)}")
     return metrics

@@ -192,12 +192,8 @@ def play_arms(
     """
     from ..tasks.sources import load_task_bank
     from .backends import build_backends, close_backends, llm_judge
+    from .progress import progress as make_progress
     from .rundir import line_digest
-
-    try:  # TEMP until progress.py lands
-        from .progress import progress as make_progress
-    except ImportError:
-        make_progress = _TempProgress
 
     done = done or {}
     bank = s.bank
@@ -218,7 +214,7 @@ def play_arms(
                 stored = {int(k[width]): d for k, d in done.items() if tuple(k[:width]) == values}
                 bar.describe(arm.label)
                 if len(stored) >= n:
-                    bar.update(n)
+                    bar.skip(n)
                     continue
                 ident = (arm.assistant, id(arm.world), id(arm.population))
                 if ident not in assistants:
@@ -233,7 +229,7 @@ def play_arms(
                     if replay or i not in stored
                 ]
                 if not replay:
-                    bar.update(n - len(todo))
+                    bar.skip(n - len(todo))
 
                 def on_episode(
                     rec: dict[str, Any], stored: Mapping[int, bytes] = stored, arm: Arm = arm
@@ -353,17 +349,3 @@ def report_experiment(
         cfg = {**cfg, "output_dir": str(rd.path)}
     s = validate(cfg)
     return report(s, cfg, rd, None)
-
-
-class _TempProgress:  # TEMP
-    def __init__(self, enabled: bool, total: int, desc: str) -> None:
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def describe(self, text: str) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
