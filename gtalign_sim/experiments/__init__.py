@@ -17,6 +17,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "payoff_calibration",
     "dilemma_map",
     "compare",
+    "evolution",
 )
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 
