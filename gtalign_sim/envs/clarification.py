@@ -60,6 +60,7 @@ from pettingzoo.utils import wrappers
 from ..backends.template import TemplateRenderer
 from ..core import rules
 from ..core.failures import EpisodeFailure
+from ..core.record import OUTCOME_FIELDS, EpisodeRecord, TokenCounts
 from ..core.vocab import (
     DIFFICULTIES,
     FAMILIES,
@@ -123,55 +124,6 @@ USER_FEATURES: tuple[str, ...] = (
 )
 """Names of the user observation's features, in order."""
 
-
-_RECORD_ORDER: tuple[str, ...] = (
-    "task_id",
-    "family",
-    "difficulty",
-    "ambiguous",
-    "profile",
-    "strategy",
-    "actions",
-    "modes",
-    "verbosities",
-    "transcript",
-    "turns",
-    "tokens",
-    "answer_quality",
-    "answer_quality_llm",
-    "user_welfare",
-    "llm_welfare",
-    "mutual_welfare",
-    "user_level",
-    "llm_level",
-    "aggregate",
-    "aggregator",
-    "user_terms",
-    "llm_terms",
-    "ledger",
-    "stop_reason",
-    "format_score",
-    "wrong_answers",
-    "failure",
-)
-"""The episode record's keys, in order."""
-
-_OUTCOME_FIELDS: tuple[str, ...] = (
-    "answer_quality",
-    "answer_quality_llm",
-    "user_welfare",
-    "llm_welfare",
-    "mutual_welfare",
-    "user_level",
-    "llm_level",
-    "aggregate",
-    "user_terms",
-    "llm_terms",
-    "ledger",
-    "format_score",
-    "wrong_answers",
-)
-"""The record's outcome fields: all ``None`` in a failed episode's record."""
 
 _SCALAR_OUTCOMES = ("user_welfare", "llm_welfare", "mutual_welfare", "aggregate")
 
@@ -312,6 +264,7 @@ class ClarificationGameEnv(AECEnv):
         }
         self.agents: list[str] = []
         self.episode: dict[str, Any] = {}
+        self.record: EpisodeRecord | None = None
 
     # ---------------------------------------------------------------- spaces
     def observation_space(self, agent: str) -> gymnasium.spaces.Space:
@@ -374,6 +327,7 @@ class ClarificationGameEnv(AECEnv):
         self.strategy: str | None = None
         self.failure: EpisodeFailure | None = None
         self.episode = {}
+        self.record = None
         if self.user_policy == "external":
             self.agent_selection = "user"
             self._phase = "ask"
@@ -554,7 +508,7 @@ class ClarificationGameEnv(AECEnv):
         failed = self.failure is not None
         if failed:
             self.stop = StopReason.ERROR
-        self.episode = {
+        fields = {
             "task_id": self.task.id,
             "family": self.task.family,
             "difficulty": self.task.difficulty,
@@ -569,19 +523,20 @@ class ClarificationGameEnv(AECEnv):
                 for t in self.history
             ],
             "turns": self.turn,
-            "tokens": {
-                "assistant": int(sum(t.tokens for t in self.history if t.role == "assistant")),
-                "user": int(sum(t.tokens for t in self.history if t.role == "user")),
-                "billed_prompt": int(self.provider_tokens["prompt"]),
-                "billed_completion": int(self.provider_tokens["completion"]),
-            },
+            "tokens": TokenCounts(
+                assistant=int(sum(t.tokens for t in self.history if t.role == "assistant")),
+                user=int(sum(t.tokens for t in self.history if t.role == "user")),
+                billed_prompt=int(self.provider_tokens["prompt"]),
+                billed_completion=int(self.provider_tokens["completion"]),
+            ),
             # a failed episode has no outcome: every welfare/quality number is None
-            **(out if out is not None else dict.fromkeys(_OUTCOME_FIELDS)),
+            **(out if out is not None else dict.fromkeys(OUTCOME_FIELDS)),
             "aggregator": self.aggregator_name,
             "stop_reason": self.stop.value if self.stop else None,
             "failure": self.failure.to_record() if self.failure is not None else None,
         }
-        self.episode = {k: self.episode[k] for k in _RECORD_ORDER if k in self.episode}
+        self.record = EpisodeRecord(**fields)
+        self.episode = self.record.to_dict()
         if failed:
             self.rewards = {"user": 0.0, "assistant": 0.0}
         else:

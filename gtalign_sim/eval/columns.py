@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.record import EpisodeRecord
 from .stats import finite_values
 
 __all__ = [
@@ -87,74 +88,20 @@ def _num(x: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _assistant_tokens(r: Mapping[str, Any]) -> float | None:
-    tokens = r.get("tokens")
-    if isinstance(tokens, Mapping) and _num(tokens.get("assistant")) is not None:
-        return _num(tokens.get("assistant"))
-    if _num(tokens) is not None:
-        return _num(tokens)
-    transcript = r.get("transcript")
-    if isinstance(transcript, list) and transcript:
-        vals = [_num(t.get("tokens")) for t in transcript if t.get("role") == "assistant"]
-        if vals and all(v is not None for v in vals):
-            return float(sum(vals))  # type: ignore[arg-type]
-    return None
-
-
-def _transcript_chars(r: Mapping[str, Any], role: str | None) -> float | None:
-    transcript = r.get("transcript")
-    if not isinstance(transcript, list) or not transcript:
-        return None
-    total = 0
-    for turn in transcript:
-        if role is None or turn.get("role") == role:
-            total += len(str(turn.get("text") or ""))
-    return float(total)
-
-
-def _turns(r: Mapping[str, Any]) -> float | None:
-    t = _num(r.get("turns"))
-    if t is not None:
-        return t
-    modes = r.get("modes")
-    return float(len(modes)) if isinstance(modes, list) and modes else None
-
-
-def _value(r: Mapping[str, Any], metric: str) -> float | None:
-    """Field ``metric`` of a record; ``tokens`` means assistant tokens, and
-    ``assistant_chars`` / ``total_chars`` / ``user_tokens`` are derived columns."""
+def _value(rec: EpisodeRecord, raw: Mapping[str, Any], metric: str) -> float | None:
+    """Field ``metric`` of a record; ``tokens`` means the assistant's visible tokens, and
+    ``user_tokens`` / ``assistant_chars`` / ``total_chars`` are derived from the record."""
     if metric == "tokens":
-        return _assistant_tokens(r)
-    if metric == "turns":
-        return _turns(r)
-    if metric == "assistant_chars":
-        return _transcript_chars(r, "assistant")
-    if metric == "total_chars":
-        return _transcript_chars(r, None)
+        return _num(rec.assistant_tokens)
     if metric == "user_tokens":
-        tokens = r.get("tokens")
-        return _num(tokens.get("user")) if isinstance(tokens, Mapping) else None
-    return _num(r.get(metric))
-
-
-def _first_mode(r: Mapping[str, Any]) -> str | None:
-    modes = r.get("modes")
-    if isinstance(modes, list) and modes and modes[0] is not None:
-        return str(modes[0])
-    return None
-
-
-def _strategy(r: Mapping[str, Any]) -> str | None:
-    s = r.get("strategy")
-    return s if s in STRATEGIES else None
-
-
-def _pricing(r: Mapping[str, Any]) -> str:
-    profile = r.get("profile")
-    plan = profile.get("pricing") if isinstance(profile, Mapping) else None
-    if isinstance(plan, Mapping):  # a pricing config {"name": ..., ...}
-        plan = plan.get("name")
-    return str(plan) if plan else UNKNOWN
+        return _num(rec.user_tokens)
+    if metric == "turns":
+        return _num(rec.turns)
+    if metric == "assistant_chars":
+        return _num(rec.chars("assistant"))
+    if metric == "total_chars":
+        return _num(rec.chars())
+    return _num(raw.get(metric))
 
 
 def _intern(s: str | None, table: dict[str, str]) -> str | None:
@@ -188,17 +135,20 @@ class Columns:
         return len(self.episode)
 
     def append(self, r: Mapping[str, Any], strings: dict[str, str]) -> None:
-        """Add one record's values and labels (labels interned through ``strings``)."""
+        """Add one record's values and labels (labels interned through ``strings``); the
+        record is read as an :class:`~gtalign_sim.core.record.EpisodeRecord`."""
+        rec = r if isinstance(r, EpisodeRecord) else EpisodeRecord.from_dict(r)
+        raw = rec.to_dict() if isinstance(r, EpisodeRecord) else r
         for m, col in self.values.items():
-            v = _value(r, m)
+            v = _value(rec, raw, m)
             col.append(_NAN if v is None else v)
-        self.episode.append(r.get("episode"))
-        self.seed.append(r.get("seed"))
-        self.family.append(_intern(str(r.get("family") or UNKNOWN), strings))  # type: ignore[arg-type]
-        self.pricing.append(_intern(_pricing(r), strings))  # type: ignore[arg-type]
-        self.strategy.append(_strategy(r))
-        self.mode.append(_intern(_first_mode(r), strings))
-        self.stop.append(_intern(str(r.get("stop_reason")), strings))  # type: ignore[arg-type]
+        self.episode.append(rec.extra.get("episode"))
+        self.seed.append(rec.extra.get("seed"))
+        self.family.append(_intern(rec.family or UNKNOWN, strings))  # type: ignore[arg-type]
+        self.pricing.append(_intern(rec.pricing or UNKNOWN, strings))  # type: ignore[arg-type]
+        self.strategy.append(rec.strategy if rec.strategy in STRATEGIES else None)
+        self.mode.append(_intern(rec.first_mode, strings))
+        self.stop.append(_intern(str(rec.stop_reason), strings))  # type: ignore[arg-type]
 
     def column(self, metric: str, rows: Iterable[int] | None = None) -> list[float]:
         col = self.values[metric]
