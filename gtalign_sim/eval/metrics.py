@@ -15,9 +15,11 @@ Conventions:
 * intervals are two-sided t intervals (:func:`mean_ci`); ``n = 1`` collapses to the mean;
 * "first action" is ``modes[0]``, the assistant's first move of the episode;
 * ``efficiency`` follows the paper's "answer score per 1,000 characters" but in tokens:
-  ``1000 · mean(answer_quality) / mean(assistant tokens)`` (a ratio of means, so short
-  failed episodes cannot blow it up); ``efficiency_chars`` is the same per 1,000
-  characters of assistant text when transcripts are present;
+  ``1000 · mean(answer_quality) / mean(assistant tokens)`` over the episodes that have
+  both (a ratio of means, so short episodes cannot blow it up), with a delta-method 95%
+  interval ``efficiency_ci95`` (:func:`~gtalign_sim.eval.stats.ratio_ci`);
+  ``efficiency_chars`` is the same per 1,000 characters of assistant text when
+  transcripts are present;
 * every float in the output is finite or ``None`` — ``json.dumps(allow_nan=False)`` works.
 """
 
@@ -40,7 +42,7 @@ from .columns import fraction as _frac
 from .comparisons import _compare, compare, paired_difference
 from .pareto import _hypervolume_2d as _hypervolume_2d  # re-exported: the old home
 from .pareto import _pareto, pareto_analysis
-from .stats import bootstrap_ci, mean_ci, t_quantile
+from .stats import bootstrap_ci, mean_ci, ratio_ci, t_quantile
 
 __all__ = [
     "ACTION_MODES",
@@ -312,7 +314,9 @@ def _single_assistant(c: _Columns, verb: Counter[str]) -> dict[str, Any]:
     tok = _mean(c.column("tokens"))
     a_chars = _mean(c.column("assistant_chars"))
     t_chars = _mean(c.column("total_chars"))
-    out["efficiency"] = 1000.0 * q / tok if q is not None and tok else None
+    eff = ratio_ci(c.column("answer_quality"), c.column("tokens"), scale=1000.0)
+    out["efficiency"] = eff["mean"]
+    out["efficiency_ci95"] = [eff["lo"], eff["hi"]] if eff["lo"] is not None else None
     out["efficiency_chars"] = 1000.0 * q / a_chars if q is not None and a_chars else None
     out["mean_assistant_chars"] = a_chars
     out["mean_total_chars"] = t_chars

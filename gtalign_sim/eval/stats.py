@@ -26,6 +26,7 @@ __all__ = [
     "holm",
     "mean_ci",
     "paired_test",
+    "ratio_ci",
     "t_cdf",
     "t_quantile",
 ]
@@ -118,6 +119,37 @@ def mean_ci(values: Iterable[Any], confidence: float = 0.95) -> dict[str, Any]:
     """
     _check_confidence(confidence)
     return _t_summary(finite_values(values), confidence)
+
+
+def ratio_ci(
+    num: Sequence[Any] | np.ndarray,
+    den: Sequence[Any] | np.ndarray,
+    scale: float = 1.0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """``scale · mean(num) / mean(den)`` over the pairs where both are finite, with a
+    two-sided t interval by the delta method (the ratio's linearisation
+    ``(num − R·den) / mean(den)``, whose mean is 0 and whose spread gives the SE).
+
+    Returns ``{"mean", "lo", "hi", "n"}``; ``None`` everywhere when ``n = 0`` or
+    ``mean(den) = 0``; ``n = 1`` collapses the interval to the ratio.
+    """
+    _check_confidence(confidence)
+    x = np.asarray(num, dtype=float).ravel()
+    y = np.asarray(den, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"num and den must have the same length, got {x.size} and {y.size}")
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    n = int(x.size)
+    if n == 0 or y.mean() == 0:
+        return {"mean": None, "lo": None, "hi": None, "n": n}
+    r = float(x.mean() / y.mean())
+    if n == 1:
+        return {"mean": scale * r, "lo": scale * r, "hi": scale * r, "n": 1}
+    z = (x - r * y) / y.mean()
+    half = float(t_quantile((1 + confidence) / 2, n - 1) * z.std(ddof=1) / np.sqrt(n))
+    return {"mean": scale * r, "lo": scale * (r - half), "hi": scale * (r + half), "n": n}
 
 
 def paired_test(
