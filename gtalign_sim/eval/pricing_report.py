@@ -1,0 +1,215 @@
+"""summary.md of pricing arms (``experiment=pricing_shift``): the list-price comparison,
+the price sweep, the counterfactual steering and a plain answer to claim (iv), from the
+metrics of :mod:`~gtalign_sim.eval.pricing_stats`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["summary_markdown"]
+
+
+def _pp(ci: Any, signed: bool = True) -> str:
+    """A share (or share difference) with its CI, in percent (points)."""
+    if not ci or ci.get("mean") is None:
+        return "–"
+    f = "{:+.1f}" if signed else "{:.1f}"
+    body = f.format(100 * ci["mean"]) + (" pp" if signed else "%")
+    if ci.get("lo") is None:
+        return body
+    return f"{body} [{100 * ci['lo']:.1f}, {100 * ci['hi']:.1f}]"
+
+
+def _num(ci: Any, digits: int = 3, signed: bool = False) -> str:
+    if not ci or ci.get("mean") is None:
+        return "–"
+    f = f"{{:{'+' if signed else ''}.{digits}f}}"
+    body = f.format(ci["mean"])
+    if ci.get("lo") is None:
+        return body
+    return f"{body} [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
+
+
+def _tv(ci: Any) -> str:
+    p = ci.get("p_value")
+    return _num(ci) + (f" (p={p:.3f})" if p is not None else "")
+
+
+def _mix(arm: Any) -> str:
+    return "/".join(f"{100 * arm['share'][m]['mean']:.0f}" for m in ("DA", "CQ", "AQ"))
+
+
+def summary_markdown(m: dict[str, Any], images: list[str], wall: float | None = None) -> str:
+    """summary.md: the list-price comparison, the sweep, steering, and the answer."""
+    sub, k1 = m["arms"][0], "1"
+    at1 = m["arms"][1 + m["scales"].index(1.0)]  # the priced plan at list price
+    prices = m["prices_per_million"][at1]
+    lines = [
+        "# Pricing shift: does the first move follow the pricing plan? (claim iv)",
+        "",
+        f"Each assistant plays the same {m['episodes']} episodes (same tasks, users and "
+        f"luck) under a subscription and under per-token pricing at "
+        f"{', '.join(f'{k:g}×' for k in m['scales'])} the list price "
+        f"(${prices['input']:g} / ${prices['output']:g} per 1M input / output tokens at 1×). "
+        f"Intervals: 95% paired bootstrap ({m['bootstrap']} resamples); a difference whose "
+        "interval contains 0 is a tie. TV: total variation distance between the two "
+        "first-mode mixes, with a paired permutation p-value (TV is biased above 0)."
+        + (f" Wall time {wall:.1f} s." if wall is not None else ""),
+        "",
+        "## At list price: per-token − subscription",
+        "",
+        "| assistant | n | mix DA/CQ/AQ % (sub → per-token) | ΔDA | ΔCQ | TV | Δtokens "
+        "| ΔU | ΔL | Δ√(U·L) | claim (iv) | on VQ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, a in m["assistants"].items():
+        if k1 not in a["shift"]:
+            lines.append(f"| {name} | {a['n_paired']} | – |" + " – |" * 9)
+            continue
+        s, d = a["shift"][k1], a["shift"][k1]["delta_outcomes"]
+        lines.append(
+            f"| {name} | {a['n_paired']} | {_mix(a['arms'][sub])} → "
+            f"{_mix(a['arms'][at1])} | {_pp(s['delta']['DA'])} | "
+            f"{_pp(s['delta']['CQ'])} | {_tv(s['tv'])} | {_num(d['tokens'], 0, True)} | "
+            f"{_num(d['user_welfare'], 3, True)} | {_num(d['llm_welfare'], 3, True)} | "
+            f"{_num(d['mutual_welfare'], 3, True)} | {s['claim_iv']['verdict']} | "
+            f"{s['claim_iv_vq']['verdict']} |"
+        )
+    lines += [
+        "",
+        "First actions (mode_verbosity, the three most frequent) at list price, by question type:",
+        "",
+        "| assistant | question | subscription | per-token |",
+        "|---|---|---|---|",
+    ]
+    for name, a in m["assistants"].items():
+        for t in ("DQ", "VQ"):
+            if a.get("arms"):
+                lines.append(
+                    f"| {name} | {t} | {_top(a['arms'][sub]['action_by_type'][t])} | "
+                    f"{_top(a['arms'][at1]['action_by_type'][t])} |"
+                )
+    lines += [
+        "",
+        "## The price sweep",
+        "",
+        "| assistant | arm | DA | CQ | AQ | VQ share | tokens | U | L | √(U·L) | TV vs sub "
+        "| claim (iv) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, a in m["assistants"].items():
+        for lab, arm in a["arms"].items():
+            s = a["shift"].get(lab.split("@")[1]) if "@" in lab else None
+            lines.append(
+                f"| {name} | {lab} | "
+                + " | ".join(_pp(arm["share"][x], False) for x in ("DA", "CQ", "AQ"))
+                + f" | {_pp(arm['vq_share'], False)} | {_num(arm['tokens'], 0)} | "
+                + " | ".join(_num(arm[v]) for v in ("user_welfare", "llm_welfare"))
+                + f" | {_num(arm['mutual_welfare'])} | {_tv(s['tv']) if s else '–'} | "
+                + f"{s['claim_iv']['verdict'] if s else '–'} |"
+            )
+    steered = {n: st for n, st in m["steered"].items() if st.get("n_paired", 0) >= 2}
+    if steered:
+        lines += [
+            "",
+            "## Steering: the counterfactual first move",
+            "",
+            "The recorded payoff matrix of each first move, transformed for the arm's plan "
+            "and prices (reference: additive bonuses; token_cost: money of each action's "
+            f"expected tokens at {m['steering']['money_to_payoff']:g} payoff units per "
+            "dollar) and re-selected with the assistant's own rule. The rest of the episode "
+            "is not replayed. Re-selecting the unsteered matrix reproduces the recorded "
+            "first mode in "
+            + ", ".join(f"{100 * st['reproduced']:.1f}% ({n})" for n, st in steered.items())
+            + " of episodes.",
+            "",
+            "| assistant | steering | arm | DA | CQ | AQ | ΔDA vs unsteered | TV vs sub "
+            "| claim (iv) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, st in steered.items():
+            for kind in m["steering"]["kinds"]:
+                for lab, arm in st[kind]["arms"].items():
+                    s = st[kind]["shift"].get(lab.split("@")[1]) if "@" in lab else None
+                    lines.append(
+                        f"| {name} | {kind} | {lab} | "
+                        + " | ".join(_pp(arm["share"][x], False) for x in ("DA", "CQ", "AQ"))
+                        + f" | {_pp(arm['vs_unsteered']['DA'])} | "
+                        + f"{_tv(s['tv']) if s else '–'} | "
+                        + f"{s['claim_iv']['verdict'] if s else '–'} |"
+                    )
+    lines += ["", "## Claim (iv)", "", _answer(m)]
+    lines += [f"\n![{img}]({img})" for img in images]
+    return "\n".join(lines) + "\n"
+
+
+def _top(shares: Any, k: int = 3) -> str:
+    """The ``k`` largest shares, e.g. ``DA_elaborate 61%, AQ_standard 20%``."""
+    ranked = sorted(shares.items(), key=lambda kv: -(kv[1]["mean"] or 0.0))[:k]
+    return ", ".join(f"{x} {100 * c['mean']:.0f}%" for x, c in ranked if c["mean"]) or "–"
+
+
+def _shifted(delta: Any) -> str:
+    """Where the first moves went: the mode whose share grew most, e.g. ``AQ +22.0 pp``."""
+    mode = max(delta, key=lambda k: delta[k]["mean"] or 0.0)
+    gain = delta[mode]["mean"] or 0.0
+    return f"{mode} {100 * gain:+.1f} pp" if gain > 0 else "none"
+
+
+def _bullet(name: str, s: Any, extra: str = "") -> str:
+    c = s["claim_iv"]
+    return (
+        f"- **{name}**: {c['verdict']} — DA {_pp(s['delta']['DA'])} ({c['DA']}), "
+        f"CQ {_pp(s['delta']['CQ'])} ({c['CQ']}); grew most: {_shifted(s['delta'])}" + extra
+    )
+
+
+def _answer(m: dict[str, Any]) -> str:
+    """The plain answer: per assistant the verdict at list price (and over the sweep, with
+    the price's effect on U, L and U + L), then with each steering."""
+    lines = [
+        "Claim (iv) predicts more direct answers (DA) and fewer clarifying questions (CQ) "
+        "on the first move when the user pays per token. Per-token − subscription at list "
+        "price (95% paired CIs; a CI containing 0 is a tie):",
+        "",
+    ]
+    holds: dict[str, list[str]] = {"no steering": []}
+    transfer = []
+    for name, a in m["assistants"].items():
+        s = a["shift"].get("1")
+        if s is None:
+            lines.append(f"- **{name}**: too few valid episodes")
+            continue
+        where = [k for k, x in a["shift"].items() if x["claim_iv"]["verdict"] == "holds"]
+        d = s["delta_outcomes"]
+        lines.append(
+            _bullet(name, s)
+            + f"; holds at {', '.join(f'{k}×' for k in where) or 'no'} price scale"
+            + ("s" if len(where) != 1 else "")
+            + f"; ΔU {_num(d['user_welfare'], 3, True)}, ΔL {_num(d['llm_welfare'], 3, True)},"
+            f" Δ(U+L) {_num(d['total_welfare'], 3, True)}"
+        )
+        if s["claim_iv"]["verdict"] == "holds":
+            holds["no steering"].append(name)
+        du, dt = d["user_welfare"]["mean"], d["total_welfare"]["mean"]
+        if du is not None and dt is not None and abs(dt) < 0.25 * abs(du):
+            transfer.append(name)
+    for name, st in m["steered"].items():
+        for kind in m["steering"]["kinds"]:
+            s = st.get(kind, {}).get("shift", {}).get("1")
+            if s is None:
+                continue
+            lines.append(_bullet(f"{name}, {kind} steering", s, " (counterfactual first move)"))
+            if s["claim_iv"]["verdict"] == "holds":
+                holds.setdefault(f"{kind} steering", []).append(name)
+            holds.setdefault(f"{kind} steering", [])
+    verdict = "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in holds.items())
+    lines += ["", f"**Claim (iv) holds at list price for — {verdict}.**"]
+    if transfer:
+        lines.append(
+            f"For {', '.join(transfer)} the per-token price is mostly a transfer from the "
+            "user to the provider (U + L moves by less than a quarter of U's change): a rule "
+            "that ranks cells by U + L barely sees the plan; only rules that weigh the two "
+            "sides unequally (√(U·L), L) can shift, and the table shows which way they do."
+        )
+    return "\n".join(lines)

@@ -1,0 +1,314 @@
+"""``experiment=pricing_shift``: does reasoning over payoffs adapt to pricing (claim iv)?
+
+GTAlign's claim (iv): an assistant that reasons over payoffs changes its behaviour when
+the pricing changes — clarifying under a subscription turns into direct answers when the
+user pays per token. Each assistant of ``assistants.names`` plays the same
+``pricing_shift.episodes`` episodes (common random numbers: episode ``i`` is the same
+task, user and luck in every arm) with the plan forced per episode (reset option
+``pricing``): a subscription, and the per-token API at each price scale of
+``pricing_shift.scales`` (its input and output prices times the scale, compute unchanged;
+the arm's :class:`~gtalign_sim.core.WorldConfig` is the environment's, the users' and the
+assistant's own). A subscription's marginal token costs the user nothing, so it is not
+scaled.
+
+The report (:mod:`~gtalign_sim.experiments.pricing_stats`) gives, per arm, the first
+move's action mix (mode, and mode × verbosity) overall and by question type, and the mean
+tokens billed, U, L and √(U⁺·L⁺); per assistant and scale, the paired difference
+per-token − subscription of each, the total variation distance between the two mixes
+(paired bootstrap CI, and a paired permutation p-value: TV is biased above 0, the test is
+the noise floor) and claim (iv)'s verdict from the DA and CQ shares (ties when the CI
+contains 0).
+
+**Steering** (``pricing_shift.steering``): the reference's additive transform and the
+token-cost transform (:mod:`gtalign_sim.welfare.transforms`) applied to the payoff
+matrix each first move of a payoff-matrix assistant
+(:class:`~gtalign_sim.agents.GTAlignAssistant`) recorded, re-selected with the
+assistant's own rule and belief, for the arm's plan and prices: the first move the LLM
+assistant's two-stage steering would make with that matrix. It is a counterfactual first
+move — the episode is not replayed — because the runner cannot build a steered
+model-based assistant (``pricing_shift.steering_played`` is ready for that hook and
+refused until it exists).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .runner import Arm, Plan, episode_plan, report_experiment, run_experiment
+from .settings import Settings, bool_field, container, int_field
+
+__all__ = [
+    "PLANS",
+    "STEERING",
+    "Options",
+    "arms",
+    "options",
+    "plan",
+    "report",
+    "report_run",
+    "run",
+    "scaled_world",
+    "steered_modes",
+]
+
+PLANS: tuple[str, str] = ("subscription", "per_token_api")
+"""The baseline plan and the plan whose prices are swept."""
+STEERING: tuple[str, ...] = ("reference", "token_cost")
+"""Steering transforms evaluated on the recorded payoff matrices."""
+
+_KEEP = (
+    "assistant",
+    "pricing",
+    "price_scale",
+    "episode",
+    "seed",
+    "task_id",
+    "family",
+    "strategy",
+    "modes",
+    "verbosities",
+    "tokens",
+    "turns",
+    "user_welfare",
+    "llm_welfare",
+    "mutual_welfare",
+    "stop_reason",
+    "failure",
+    "decisions",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The validated ``pricing_shift`` node."""
+
+    episodes: int
+    scales: tuple[float, ...]
+    bootstrap: int
+    steering: tuple[str, ...]
+    money_to_payoff: float | None
+
+
+def options(cfg: Any) -> Options:
+    """Check ``cfg.pricing_shift``; a bad value raises a one-line ``ValueError`` naming
+    the field and what is allowed."""
+    node = cfg.get("pricing_shift") or {}
+    try:
+        episodes = int_field(node, "episodes", 2, 160)
+        n_boot = int_field(node, "bootstrap", 20, 1000)
+        if bool_field(node, "steering_played", False):
+            raise ValueError(
+                "steering_played=true needs a steering option of GTAlignAssistant and an "
+                "Arm carrying assistant kwargs (not in this version); allowed: false"
+            )
+    except ValueError as exc:
+        raise ValueError(f"pricing_shift.{exc}") from None
+    raw = container(node.get("scales", [0.25, 0.5, 1, 2, 4, 8]))
+    ok = isinstance(raw, list) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+        for x in raw
+    )
+    scales = tuple(sorted({float(x) for x in raw})) if ok else ()
+    if not ok or 1.0 not in scales or len(scales) != len(raw):
+        raise ValueError(
+            f"pricing_shift.scales must be distinct numbers > 0 including 1 (list price), "
+            f"got {raw!r}"
+        )
+    steering = container(node.get("steering", list(STEERING)))
+    if (
+        not isinstance(steering, list)
+        or any(k not in STEERING for k in steering)
+        or len(set(steering)) != len(steering)
+    ):
+        raise ValueError(
+            f"pricing_shift.steering must be a list of distinct names from {list(STEERING)}, "
+            f"got {steering!r}"
+        )
+    rate = node.get("money_to_payoff")
+    if rate is not None and (
+        isinstance(rate, bool)
+        or not isinstance(rate, (int, float))
+        or not (math.isfinite(rate) and rate >= 0)
+    ):
+        raise ValueError(
+            f"pricing_shift.money_to_payoff must be null (the world's rate) or a number "
+            f">= 0, got {rate!r}"
+        )
+    return Options(
+        episodes,
+        scales,
+        n_boot,
+        tuple(steering),
+        None if rate is None else float(rate),
+    )
+
+
+def scaled_world(world: Any, scale: float) -> Any:
+    """``world`` with the per-token API's input and output prices times ``scale``."""
+    if scale == 1.0:
+        return world
+    pol = world.policy("per_token_api")
+    params = dict(world.pricing.get("per_token_api", {}))
+    params["price_per_input_token"] = pol.price_per_input_token * scale
+    params["price_per_output_token"] = pol.price_per_output_token * scale
+    return replace(world, pricing={**world.pricing, "per_token_api": params})
+
+
+def arms(s: Settings, cfg: Any) -> list[Arm]:
+    """Per assistant: the subscription, then the per-token API at every scale."""
+    o = options(cfg)
+    worlds = {k: None if k == 1.0 else scaled_world(s.world, k) for k in o.scales}
+    out = []
+    for name in s.assistants:
+        out.append(Arm(name, {"pricing": PLANS[0], "price_scale": None}, {"pricing": PLANS[0]}))
+        out += [
+            Arm(name, {"pricing": PLANS[1], "price_scale": k}, {"pricing": PLANS[1]}, worlds[k])
+            for k in o.scales
+        ]
+    return out
+
+
+def plan(s: Settings, cfg: Any) -> Plan:
+    """``pricing_shift.episodes`` episodes from the run seed, families in turn."""
+    return episode_plan(s, options(cfg).episodes)
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """Validate, play every arm on the same episodes (streamed to ``episodes.jsonl``),
+    write metrics.json, summary.md and the figures; returns the metrics. Run directory,
+    ``resume=true`` and signals as in :func:`~gtalign_sim.experiments.runner.run_experiment`."""
+    options(cfg)  # checked before any work
+    return run_experiment(cfg, arms, report, plan=plan, keep=_KEEP)
+
+
+def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
+    """Re-render the finished run in ``path`` from its episodes (nothing is played)."""
+    return report_experiment(cfg, path, report)
+
+
+def _selector(name: str, s: Settings) -> Callable[[Any, Any], str] | None:
+    """``(matrix, belief) -> mode`` with the assistant's own rule, or ``None`` when the
+    assistant does not decide by a payoff matrix (or needs a backend to be built)."""
+    from ..agents import GTAlignAssistant
+    from .runner import build_assistant
+
+    try:
+        a = build_assistant(name, s, {})
+    except KeyError:  # an LLM assistant: its own llm.steering applies
+        return None
+    if not isinstance(a, GTAlignAssistant):
+        return None
+    kwargs: dict[str, Any] = {}
+    if a.rule == "max_welfare":  # as GTAlignAssistant.act
+        kwargs = {"welfare": a.welfare or "cobb_douglas", "disagreement": (0.0, 0.0)}
+    return lambda m, belief: m.select(a.rule, user_strategy=belief, **kwargs).action
+
+
+def steered_modes(
+    decision: dict[str, Any],
+    policy: Any,
+    select: Callable[[Any, Any], str],
+    kinds: tuple[str, ...],
+    money_to_payoff: float,
+) -> dict[str, str] | None:
+    """The first mode re-selected from a recorded decision's payoff matrix: unsteered
+    (``"none"``) and after each steering transform of ``kinds`` for ``policy``; ``None``
+    when the decision has no matrix."""
+    from ..game import PayoffMatrix
+    from ..welfare import reference_transform, token_cost_transform
+
+    if "payoff" not in decision or "belief" not in decision:
+        return None
+    m = PayoffMatrix.from_gtalign(decision["payoff"])
+    belief = np.asarray(decision["belief"], float)
+    out = {"none": select(m, belief)}
+    for kind in kinds:
+        if kind == "reference":  # unrounded: the recorded matrix is not the model's text
+            steered = reference_transform(m, policy, decimals=None)
+        else:
+            steered = token_cost_transform(m, policy, money_to_payoff=money_to_payoff)
+        out[kind] = select(steered, belief)
+    return out
+
+
+def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]:
+    """metrics.json, summary.md and the figures from ``episodes.jsonl`` (streamed;
+    atomic writes)."""
+    from ..agents.model_based import to_payoff_scale
+    from ..eval import pricing_stats as ps
+    from ..eval.metrics import write_json_atomic
+    from ..eval.pricing_report import summary_markdown
+    from .execution import failures_markdown
+    from .rundir import iter_jsonl, write_text_atomic
+
+    o = options(cfg)
+    labels = [PLANS[0], *(f"{PLANS[1]}@{k:g}" for k in o.scales)]
+    policies = [
+        s.world.policy(PLANS[0]),
+        *(scaled_world(s.world, k).policy(PLANS[1]) for k in o.scales),
+    ]
+    rate = (
+        float(to_payoff_scale(s.world.provider_money_value))
+        if o.money_to_payoff is None
+        else o.money_to_payoff
+    )
+    panels = {n: ps.Panel.empty(len(labels), o.episodes, o.steering) for n in s.assistants}
+    selectors = {n: _selector(n, s) for n in s.assistants}
+    for _, rec in iter_jsonl(rd.episodes):
+        name = rec["assistant"]
+        j = 0 if rec["pricing"] == PLANS[0] else 1 + o.scales.index(float(rec["price_scale"]))
+        steer = None
+        sel = selectors.get(name)
+        if sel is not None and rec.get("failure") is None and rec.get("decisions"):
+            steer = steered_modes(rec["decisions"][0], policies[j], sel, o.steering, rate)
+        panels[name].add(j, int(rec["episode"]), rec, steer)
+    rng = np.random.default_rng([s.seed, 9])  # resampling: a stream apart from the episodes
+    metrics: dict[str, Any] = {
+        "experiment": "pricing_shift",
+        "seed": s.seed,
+        "episodes": o.episodes,
+        "scales": list(o.scales),
+        "arms": labels,
+        "bootstrap": o.bootstrap,
+        "world": s.world.to_dict(),
+        "prices_per_million": {
+            lab: ps.prices(pol) for lab, pol in zip(labels, policies, strict=True)
+        },
+        "steering": {"kinds": list(o.steering), "money_to_payoff": rate},
+        "assistants": {},
+        "steered": {},
+        "failures": {},
+    }
+    for name, panel in panels.items():
+        metrics["failures"][name] = panel.failures()
+        metrics["assistants"][name] = ps.analyse(panel, labels, o.scales, o.bootstrap, rng)
+        if panel.steerable:
+            metrics["steered"][name] = ps.analyse_steering(
+                panel, labels, o.scales, o.bootstrap, rng
+            )
+    metrics["claim_iv"] = {  # at list price; None: too few valid episodes
+        n: (m["shift"].get("1") or {}).get("claim_iv", {}).get("verdict")
+        for n, m in metrics["assistants"].items()
+    }
+    write_json_atomic(metrics, rd.path / "metrics.json")
+    from ..eval import pricing_plots as pp
+    from .figures import FigureWriter
+
+    fig = FigureWriter(rd.path, s.plots, s.plot_formats, s.plot_dpi)
+    fig.add("mix", "pricing_shift", lambda p: pp.plot_mix_sweep(metrics, p))
+    fig.add("welfare", "pricing_welfare", lambda p: pp.plot_welfare_sweep(metrics, p))
+    fig.add("steering", "pricing_steering", lambda p: pp.plot_steering_sweep(metrics, p))
+    images = list(fig.links.values())
+    text = summary_markdown(metrics, images, wall) + failures_markdown(metrics["failures"])
+    write_text_atomic(rd.path / "summary.md", text)
+    if s.print_table:
+        print(text)
+        files = ["episodes.jsonl", "metrics.json", "summary.md", *fig.written]
+        print(f"wrote {rd.path}/: {', '.join(files)}")
+    return metrics

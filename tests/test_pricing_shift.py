@@ -1,0 +1,251 @@
+"""experiment=pricing_shift: paired pricing arms, the action-mix statistics, steering."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_module
+
+from gtalign_sim.core import WorldConfig
+from gtalign_sim.eval.pricing_stats import Panel, analyse, claim_iv, tv_permutation_p
+from gtalign_sim.experiments import pricing_shift
+from gtalign_sim.game import PayoffMatrix
+
+ARMS = ["subscription", "per_token_api@0.5", "per_token_api@1", "per_token_api@4"]
+
+
+def _cfg(out: Path, *extra: str):
+    with initialize_config_module(config_module="gtalign_sim.conf", version_base=None):
+        return compose(
+            config_name="config",
+            overrides=[
+                "experiment=pricing_shift",
+                f"output_dir={out}",
+                "assistants.names=[gtalign,selfish_llm]",
+                "assistants.n_particles=4",
+                "assistants.oracle_particles=4",
+                "env.tasks_per_family=8",
+                "pricing_shift.episodes=8",
+                "pricing_shift.scales=[0.5,1,4]",
+                "pricing_shift.bootstrap=20",
+                "progress=false",
+                "print_table=false",
+                *extra,
+            ],
+        )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pricing_shift")
+    metrics = pricing_shift.run(_cfg(out))
+    lines = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
+    return out, metrics, lines
+
+
+def _arm(r):
+    return (
+        "subscription" if r["pricing"] == "subscription" else f"per_token_api@{r['price_scale']:g}"
+    )
+
+
+def test_every_arm_plays_the_same_episodes(run):
+    _, _, lines = run
+    assert len(lines) == 2 * 4 * 8
+    assert Counter((r["assistant"], _arm(r)) for r in lines) == {
+        (a, arm): 8 for a in ("gtalign", "selfish_llm") for arm in ARMS
+    }
+    for i in range(8):  # common random numbers: episode i is one task and seed everywhere
+        same = [r for r in lines if r["episode"] == i]
+        assert len(same) == 8
+        assert len({(r["task_id"], r["seed"]) for r in same}) == 1
+    assert all(r["price_scale"] is None for r in lines if r["pricing"] == "subscription")
+
+
+def test_mixes_and_means_are_those_of_the_episodes(run):
+    _, m, lines = run
+    assert m["arms"] == ARMS
+    assert m["prices_per_million"]["per_token_api@4"] == {"input": 10.0, "output": 40.0}
+    assert m["prices_per_million"]["subscription"] == {"input": 0.0, "output": 0.0}
+    for name in ("gtalign", "selfish_llm"):
+        a = m["assistants"][name]
+        assert a["n_paired"] == 8 and a["dropped"] == 0
+        by_arm = {
+            arm: [r for r in lines if r["assistant"] == name and _arm(r) == arm] for arm in ARMS
+        }
+        first = {arm: [r["modes"][0] for r in rs] for arm, rs in by_arm.items()}
+        for arm, rs in by_arm.items():
+            block = a["arms"][arm]
+            for mode in ("DA", "CQ", "AQ"):
+                assert block["share"][mode]["mean"] == pytest.approx(first[arm].count(mode) / 8)
+            assert block["user_welfare"]["mean"] == pytest.approx(
+                np.mean([r["user_welfare"] for r in rs]), abs=1e-6
+            )
+            tokens = [r["tokens"]["billed_prompt"] + r["tokens"]["billed_completion"] for r in rs]
+            assert block["tokens"]["mean"] == pytest.approx(np.mean(tokens), abs=1e-6)
+            vq = [r for r in rs if r["strategy"] == "VQ"]
+            if vq:
+                da = sum(r["modes"][0] == "DA" for r in vq) / len(vq)
+                assert block["by_type"]["VQ"]["DA"]["mean"] == pytest.approx(da)
+        for k, arm in (("0.5", ARMS[1]), ("1", ARMS[2]), ("4", ARMS[3])):
+            s = a["shift"][k]
+            deltas = {
+                x: (first[arm].count(x) - first["subscription"].count(x)) / 8
+                for x in ("DA", "CQ", "AQ")
+            }
+            for x, d in deltas.items():
+                assert s["delta"][x]["mean"] == pytest.approx(d)
+                assert s["delta"][x]["lo"] <= d + 1e-9 <= s["delta"][x]["hi"] + 2e-9
+            assert s["tv"]["mean"] == pytest.approx(0.5 * sum(abs(d) for d in deltas.values()))
+            assert 0.0 < s["tv"]["p_value"] <= 1.0
+            assert s["claim_iv"] == claim_iv(s["delta"])
+    assert m["claim_iv"] == {
+        n: m["assistants"][n]["shift"]["1"]["claim_iv"]["verdict"] for n in m["assistants"]
+    }
+
+
+def test_steering_is_reported_for_the_payoff_matrix_assistant_only(run):
+    _, m, _ = run
+    assert set(m["steered"]) == {"gtalign"}
+    st = m["steered"]["gtalign"]
+    assert st["n_paired"] == 8 and st["reproduced"] >= 0.9
+    # the reference transform's bonuses: DA +1 to the LLM under per-token pricing
+    ref = st["reference"]["arms"]
+    for arm in ARMS[1:]:
+        assert (
+            ref[arm]["share"]["DA"]["mean"]
+            >= m["assistants"]["gtalign"]["arms"][arm]["share"]["DA"]["mean"]
+        )
+    assert m["steering"] == {"kinds": ["reference", "token_cost"], "money_to_payoff": 200.0}
+
+
+def test_outputs_say_what_they_show(run):
+    out, m, _ = run
+    text = (out / "summary.md").read_text()
+    assert "| gtalign | 8 |" in text and "| selfish_llm | 8 |" in text
+    verdicts = [m["claim_iv"][n] for n in ("gtalign", "selfish_llm")]
+    assert f"- **gtalign**: {verdicts[0]} —" in text
+    assert "**Claim (iv) holds at list price for — no steering:" in text
+    pngs = ["pricing_shift.png", "pricing_steering.png", "pricing_welfare.png"]
+    assert sorted(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)) == pngs
+    assert sorted(p.name for p in out.glob("*.png")) == pngs
+    assert all((out / png).stat().st_size > 10_000 for png in pngs)
+    assert json.loads((out / "metrics.json").read_text())["claim_iv"] == m["claim_iv"]
+
+
+def test_report_run_reproduces_the_metrics(run, tmp_path):
+    out, m, _ = run
+    again = pricing_shift.report_run(_cfg(out, "plots=false"), out)
+    assert json.dumps(again, sort_keys=True) == json.dumps(m, sort_keys=True)
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("pricing_shift.scales=[0.5,2]", r"pricing_shift\.scales"),
+        ("pricing_shift.scales=[1,1]", r"pricing_shift\.scales"),
+        ("pricing_shift.scales=[0,1]", r"pricing_shift\.scales"),
+        ("pricing_shift.episodes=1", r"pricing_shift\.episodes"),
+        ("pricing_shift.bootstrap=5", r"pricing_shift\.bootstrap"),
+        ("pricing_shift.steering=[nudge]", r"pricing_shift\.steering"),
+        ("pricing_shift.money_to_payoff=-1", r"pricing_shift\.money_to_payoff"),
+        ("pricing_shift.steering_played=true", r"pricing_shift\.steering_played"),
+    ],
+)
+def test_bad_options_are_refused_before_any_work(tmp_path, override, field):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=field):
+        pricing_shift.run(_cfg(out, override))
+    assert not out.exists()
+
+
+def test_scaled_world_scales_only_the_per_token_price():
+    w = WorldConfig()
+    w4 = pricing_shift.scaled_world(w, 4.0)
+    base, four = w.rates("per_token_api"), w4.rates("per_token_api")
+    assert four.user_in == pytest.approx(4 * base.user_in)
+    assert four.user_out == pytest.approx(4 * base.user_out)
+    assert (four.compute_in, four.compute_out) == (base.compute_in, base.compute_out)
+    assert w4.rates("subscription") == w.rates("subscription")
+    assert pricing_shift.scaled_world(w, 1.0) is w
+
+
+def test_steered_modes_apply_each_transform_and_reselect():
+    # DA and AQ tie for U + L on the vague row; CQ is worse
+    m = PayoffMatrix(
+        user=[[3.0, 1.0, 2.5], [3.0, 1.0, 2.5]], llm=[[2.0, 1.0, 2.5], [2.0, 1.0, 2.5]]
+    )
+    decision = {"payoff": m.to_gtalign(), "belief": [0.0, 1.0]}
+
+    def select(mat, belief):
+        return mat.select("gtalign", user_strategy=belief).action
+
+    w = WorldConfig()
+    sub = pricing_shift.steered_modes(
+        decision, w.policy("subscription"), select, ("reference",), 200.0
+    )
+    api = pricing_shift.steered_modes(
+        decision, w.policy("per_token_api"), select, ("reference",), 200.0
+    )
+    # unsteered: DA and AQ tie on U + L (5.0), the higher user payoff breaks it: DA
+    assert sub["none"] == api["none"] == "DA"
+    assert sub["reference"] == "AQ"  # subscription: user bonus AQ +1
+    assert api["reference"] == "DA"  # per-token: LLM bonus DA +1
+    tc = pricing_shift.steered_modes(
+        decision, w.policy("per_token_api"), select, ("token_cost",), 200.0
+    )
+    assert tc["token_cost"] == "DA"  # AQ's expected tokens cost the most compute
+    assert (
+        pricing_shift.steered_modes({"action": 0}, w.policy("free"), select, ("reference",), 1.0)
+        is None
+    )
+
+
+def test_claim_iv_verdicts():
+    ci = lambda lo, hi: {"mean": (lo + hi) / 2, "lo": lo, "hi": hi}  # noqa: E731
+    assert claim_iv({"DA": ci(0.01, 0.2), "CQ": ci(-0.1, 0.05)}) == {
+        "DA": "as predicted",
+        "CQ": "tie",
+        "verdict": "holds",
+    }
+    assert claim_iv({"DA": ci(-0.3, -0.1), "CQ": ci(0.0, 0.1)})["verdict"] == "contradicted"
+    assert claim_iv({"DA": ci(-0.3, -0.1), "CQ": ci(-0.2, -0.1)})["verdict"] == "mixed"
+    assert claim_iv({"DA": ci(0.0, 0.1), "CQ": ci(-0.1, 0.0)})["verdict"] == "tie"
+
+
+def test_tv_permutation_is_exact_for_small_paired_samples():
+    rng = np.random.default_rng(0)
+    x, y = np.zeros(10, int), np.full(10, 2)
+    # 2^10 = 1024 within-pair swaps, enumerated: only "none" and "all" reach TV 1
+    assert tv_permutation_p(x, y, 3, 2000, rng) == pytest.approx(2 / 1024)
+    assert tv_permutation_p(x, x, 3, 2000, rng) == 1.0
+
+
+def test_identical_arms_give_zero_shifts_with_zero_width():
+    p = Panel.empty(2, 12)
+    rng = np.random.default_rng(1)
+    for i in range(12):
+        rec = {
+            "modes": [("DA", "CQ", "AQ")[i % 3]],
+            "verbosities": ["standard"],
+            "strategy": "VQ" if i % 2 else "DQ",
+            "tokens": {"billed_prompt": 100 + i, "billed_completion": 50},
+            "user_welfare": 0.1 * i,
+            "llm_welfare": 0.2,
+            "mutual_welfare": 0.1,
+        }
+        p.add(0, i, rec)
+        p.add(1, i, rec)
+    a = analyse(p, ["base", "priced@1"], [1.0], 50, rng)
+    s = a["shift"]["1"]
+    assert s["tv"]["mean"] == s["tv"]["lo"] == s["tv"]["hi"] == 0.0
+    assert s["delta"]["DA"] == {"mean": 0.0, "lo": 0.0, "hi": 0.0}
+    assert s["delta_outcomes"]["tokens"] == {"mean": 0.0, "lo": 0.0, "hi": 0.0}
+    assert s["claim_iv"]["verdict"] == "tie" and s["tv"]["p_value"] == 1.0
+    assert a["arms"]["base"]["share"]["DA"]["mean"] == pytest.approx(1 / 3)
+    assert a["arms"]["base"]["total_welfare"]["mean"] == pytest.approx(0.2 + 0.55)
