@@ -55,6 +55,7 @@ class Arm:
     options: Mapping[str, Any] = field(default_factory=dict)
     world: Any = None
     population: Any = None
+    assistant_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -82,9 +83,10 @@ def build_assistant(
     backends: Mapping[str, Any],
     world: Any = None,
     population: Any = None,
+    **extra: Any,
 ) -> Any:
     """The assistant ``name`` configured from the settings (``world`` and ``population``
-    default to the run's)."""
+    default to the run's); ``extra`` keyword arguments go to its constructor."""
     from ..agents import EXACT_BEST_RESPONSES
     from ..agents import build_assistant as build
 
@@ -92,6 +94,7 @@ def build_assistant(
         "world": s.world if world is None else world,
         "population": s.population if population is None else population,
         "seed": s.seed,
+        **extra,
     }
     spec = (s.custom_assistants or {}).get(name)
     if spec is not None:  # a plug-in: built with the defaults its constructor accepts
@@ -204,7 +207,7 @@ def play_arms(
     user_spec = dict(s.user_spec)
     if user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
         user_spec.setdefault("max_tokens", int(s.llm.get("user_max_tokens", 96)))
-    assistants: dict[tuple[str, int, int], Any] = {}
+    assistants: dict[tuple[str, int, int, str], Any] = {}
     bar = make_progress(s.progress, total=n * len(arms), desc="episodes")
     try:
         with llm_judge(s, backends):
@@ -216,10 +219,20 @@ def play_arms(
                 if len(stored) >= n:
                     bar.skip(n)
                     continue
-                ident = (arm.assistant, id(arm.world), id(arm.population))
+                ident = (
+                    arm.assistant,
+                    id(arm.world),
+                    id(arm.population),
+                    json.dumps(dict(arm.assistant_kwargs), sort_keys=True, default=str),
+                )
                 if ident not in assistants:
                     assistants[ident] = build_assistant(
-                        arm.assistant, s, backends, arm.world, arm.population
+                        arm.assistant,
+                        s,
+                        backends,
+                        arm.world,
+                        arm.population,
+                        **dict(arm.assistant_kwargs),
                     )
                 assistant = assistants[ident]
                 replay = bool(stored) and replays(s)
