@@ -48,12 +48,12 @@ from ..protocol import PromptConfig, ProtocolError, build_instructions, parse
 from ..protocol.render import default_analysis
 from ..users import encode_action
 from .base import Decision
+from .steering import STEERING
 
 __all__ = ["BACKEND_ERROR_POLICIES", "FALLBACKS", "STEERING", "LLMAssistant", "verbosity_of"]
 
 FALLBACKS: tuple[str, ...] = ("template", "direct")
 BACKEND_ERROR_POLICIES: tuple[str, ...] = ("fail", "template", "direct")
-STEERING: tuple[str, ...] = ("none", "reference", "token_cost")
 
 _CELL = re.compile(r"\b(DQ|VQ)\b")
 
@@ -286,7 +286,7 @@ class LLMAssistant:
         """Parse stage 1's payoff, transform it for the pricing plan, re-select the cell,
         and return the prefix to continue (ending with ``<response>``)."""
         from ..protocol import parse_payoff
-        from ..welfare import reference_transform, token_cost_transform
+        from .steering import steer_matrix
 
         note: dict[str, Any] = {"steering": self.steering}
         if text is None:
@@ -303,10 +303,10 @@ class LLMAssistant:
             note["error"] = f"stage 1 payoff: {exc}"
             return None, note
         pricing = str(info.get("pricing", "subscription"))
-        if self.steering == "reference":
-            steered = reference_transform(matrix, pricing)
-        else:
-            steered = token_cost_transform(matrix, pricing)
+        # the world's own prices and money rate; the reference transform's output is
+        # rounded as the model would write it
+        decimals = 1 if self.steering == "reference" else None
+        steered = steer_matrix(matrix, self.steering, pricing, self._model.world, None, decimals)
         thinking = text.split("<payoff>", 1)[0]
         strategies = _CELL.findall(thinking)
         row = strategies[0] if strategies else None

@@ -153,6 +153,12 @@ class GTAlignAssistant(ModelBasedAssistant):
             ``"cobb_douglas"``, at disagreement point zero: gains).
         welfare: the welfare function of ``rule="max_welfare"``.
         trace: render the four-block trace for each decision.
+        steering: ``none`` | ``reference`` | ``token_cost`` — select the cell on the
+            matrix steered for the user's pricing plan
+            (:func:`~gtalign_sim.agents.steering.steer_matrix`); the recorded payoff
+            stays the assistant's own estimate, the steering is noted in ``estimates``.
+        money_to_payoff: the token-cost steering's payoff units per dollar (default:
+            the world's money value on the payoff scale).
         **kwargs: see :class:`ModelBasedAssistant`.
     """
 
@@ -163,16 +169,23 @@ class GTAlignAssistant(ModelBasedAssistant):
         rule: str = "gtalign",
         welfare: str | None = None,
         trace: bool = True,
+        steering: str = "none",
+        money_to_payoff: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         from ..game import SELECTION_RULES
+        from .steering import STEERING
 
         if rule not in SELECTION_RULES:
             raise ValueError(f"unknown selection rule {rule!r}; allowed: {list(SELECTION_RULES)}")
+        if steering not in STEERING:
+            raise ValueError(f"steering {steering!r} unknown; allowed: {list(STEERING)}")
         self.rule = rule
         self.welfare = welfare
         self.trace = bool(trace)
+        self.steering = steering
+        self.money_to_payoff = money_to_payoff
 
     def cell_estimates(self, planner: Planner, prefix: list[int]) -> np.ndarray:
         """``E[U], E[L]`` (gains) per (strategy, mode, verbosity): array ``(2, 3, 3, 2)``,
@@ -205,6 +218,20 @@ class GTAlignAssistant(ModelBasedAssistant):
         if self.rule == "max_welfare":
             kwargs = {"welfare": self.welfare or "cobb_douglas", "disagreement": (0.0, 0.0)}
         choice = matrix.select(self.rule, user_strategy=belief, **kwargs)
+        estimates: dict[str, Any] = {}
+        if self.steering != "none":
+            from .steering import steer_matrix
+
+            pricing = str(info.get("pricing", "subscription"))
+            steered = steer_matrix(matrix, self.steering, pricing, self.world, self.money_to_payoff)
+            before = choice
+            choice = steered.select(self.rule, user_strategy=belief, **kwargs)
+            estimates["steering"] = {
+                "mode": self.steering,
+                "before": before.action,
+                "after": choice.action,
+                "changed": before.action != choice.action,
+            }
         m = MODES.index(choice.action)
         action = encode_action(choice.action, int(v_star[m]))
         decision = Decision(
@@ -214,6 +241,7 @@ class GTAlignAssistant(ModelBasedAssistant):
             estimates={
                 "user": float(belief @ cells[:, m, 0]),
                 "llm": float(belief @ cells[:, m, 1]),
+                **estimates,
             },
         )
         if self.trace:
