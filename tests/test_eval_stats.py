@@ -153,3 +153,22 @@ def test_bootstrap_ci_degenerate_and_bad_input() -> None:
         bootstrap_ci([1, 2], 7)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="n_boot"):
         bootstrap_ci([1, 2], rng, n_boot=0)
+
+
+def test_paired_ratio_difference_is_the_difference_of_linearisations() -> None:
+    from scipy import stats as sps
+
+    from gtalign_sim.eval.stats import paired_ratio_difference
+
+    qa, ta = [1.0, 2.0, 3.0, 2.0], [2.0, 4.0, 4.0, 2.0]
+    qb, tb = [1.0, 1.0, 2.0, 2.0], [4.0, 2.0, 2.0, 4.0]
+    got = paired_ratio_difference(qa, ta, qb, tb, scale=10.0)
+    ra, rb = 8.0 / 12.0, 6.0 / 12.0
+    z = [(x - ra * y) / 3.0 - (u - rb * v) / 3.0 for x, y, u, v in zip(qa, ta, qb, tb, strict=True)]
+    m = sum(z) / 4
+    half = sps.t.ppf(0.975, 3) * (sum((v - m) ** 2 for v in z) / 3) ** 0.5 / 2.0
+    assert got["n"] == 4
+    assert got["mean"] == pytest.approx(10 * (ra - rb), rel=1e-12)
+    assert (got["lo"], got["hi"]) == pytest.approx((10 * (ra - rb - half), 10 * (ra - rb + half)))
+    same = paired_ratio_difference(qa, ta, qa, ta)
+    assert (same["mean"], same["lo"], same["hi"]) == (0.0, 0.0, 0.0)

@@ -42,7 +42,7 @@ from .columns import fraction as _frac
 from .comparisons import _compare, compare, paired_difference
 from .pareto import _hypervolume_2d as _hypervolume_2d  # re-exported: the old home
 from .pareto import _pareto, pareto_analysis
-from .stats import bootstrap_ci, mean_ci, ratio_ci, t_quantile
+from .stats import bootstrap_ci, mean_ci, paired_ratio_difference, ratio_ci, t_quantile
 
 __all__ = [
     "ACTION_MODES",
@@ -187,6 +187,7 @@ class MetricsAccumulator:
                 notes.append(f"reference {reference!r} not in records; using {fallback!r}")
             ref = fallback
         comparison = _compare(groups, ref, metric) if ref is not None else {}
+        efficiency = _efficiency_comparison(groups, ref) if ref is not None else {}
         out = {
             "schema": SCHEMA,
             "n_records": self.n_records,
@@ -195,6 +196,7 @@ class MetricsAccumulator:
             "comparison_metric": metric,
             "assistant_metrics": per,
             "comparison": comparison,
+            "efficiency_comparison": efficiency,
             "pareto": _pareto(groups, eps),
             "notes": notes,
             "failures": self.failures(),
@@ -409,4 +411,26 @@ def write_metrics(
     if p.is_dir():
         p = p / "metrics.json"
     write_json_atomic(out, p)
+    return out
+
+
+def _efficiency_comparison(groups: Mapping[str, _Columns], ref: str) -> dict[str, Any]:
+    """Answer quality per 1,000 assistant tokens, ``other − reference`` on matched
+    episodes (:func:`~gtalign_sim.eval.stats.paired_ratio_difference`)."""
+    from .columns import matched_rows
+
+    out: dict[str, Any] = {}
+    for other in groups:
+        if other == ref:
+            continue
+        keys, (rows_o, rows_r) = matched_rows(groups, [other, ref])
+        o, r = groups[other], groups[ref]
+        io, ir = [rows_o[k] for k in keys], [rows_r[k] for k in keys]
+        out[other] = paired_ratio_difference(
+            o.column("answer_quality", io),
+            o.column("tokens", io),
+            r.column("answer_quality", ir),
+            r.column("tokens", ir),
+            scale=1000.0,
+        )
     return out

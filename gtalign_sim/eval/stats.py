@@ -25,6 +25,7 @@ __all__ = [
     "finite_values",
     "holm",
     "mean_ci",
+    "paired_ratio_difference",
     "paired_test",
     "ratio_ci",
     "t_cdf",
@@ -150,6 +151,37 @@ def ratio_ci(
     z = (x - r * y) / y.mean()
     half = float(t_quantile((1 + confidence) / 2, n - 1) * z.std(ddof=1) / np.sqrt(n))
     return {"mean": scale * r, "lo": scale * (r - half), "hi": scale * (r + half), "n": n}
+
+
+def paired_ratio_difference(
+    num_a: Sequence[Any] | np.ndarray,
+    den_a: Sequence[Any] | np.ndarray,
+    num_b: Sequence[Any] | np.ndarray,
+    den_b: Sequence[Any] | np.ndarray,
+    scale: float = 1.0,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """``scale · (R_a − R_b)`` with ``R = mean(num) / mean(den)``, on paired episodes
+    (index ``i`` of the four arrays is one episode; pairs with any non-finite value are
+    dropped), with a delta-method t interval: the difference of the two ratios'
+    linearisations per episode. Returns ``{"mean", "lo", "hi", "n"}`` (``None`` when
+    ``n = 0`` or a mean denominator is 0)."""
+    _check_confidence(confidence)
+    arrs = [np.asarray(v, dtype=float).ravel() for v in (num_a, den_a, num_b, den_b)]
+    if len({a.size for a in arrs}) != 1:
+        raise ValueError(f"the four arrays must have the same length, got {[a.size for a in arrs]}")
+    ok = np.logical_and.reduce([np.isfinite(a) for a in arrs])
+    xa, ya, xb, yb = (a[ok] for a in arrs)
+    n = int(xa.size)
+    if n == 0 or ya.mean() == 0 or yb.mean() == 0:
+        return {"mean": None, "lo": None, "hi": None, "n": n}
+    ra, rb = xa.mean() / ya.mean(), xb.mean() / yb.mean()
+    d = float(ra - rb)
+    if n == 1:
+        return {"mean": scale * d, "lo": scale * d, "hi": scale * d, "n": 1}
+    z = (xa - ra * ya) / ya.mean() - (xb - rb * yb) / yb.mean()
+    half = float(t_quantile((1 + confidence) / 2, n - 1) * z.std(ddof=1) / np.sqrt(n))
+    return {"mean": scale * d, "lo": scale * (d - half), "hi": scale * (d + half), "n": n}
 
 
 def paired_test(
