@@ -83,4 +83,5 @@ def register() -> None:
         gymnasium.register(
             id=ENV_ID,
             entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv",
+            vector_entry_point="gtalign_sim.envs.batched:ClarificationVectorEnv",
         )

@@ -144,6 +144,20 @@ class ParametricUser(BaseUser):
         eu = self.expected_gains(task, profile)
         return float(_logistic(profile.rationality * (eu[1] - eu[0]) + profile.vague_bias))
 
+    @staticmethod
+    def choice_probability(
+        values: Any, belief: Any, residual: Any, rationality: Any, vague_bias: Any
+    ) -> np.ndarray:
+        """P(VQ) of the logit choice model, vectorised over users (batched engines).
+
+        ``values[..., s, a]`` is ``E[U]`` of strategy ``s`` and first action ``a`` (as
+        :func:`strategy_values`), ``belief`` the same shape (:meth:`belief_of`),
+        ``residual[..., s]`` (:meth:`residual_of`); the rest broadcast over users.
+        """
+        eu = (np.asarray(belief) * np.asarray(values)).sum(axis=-1) + np.asarray(residual)
+        z = np.asarray(rationality) * (eu[..., 1] - eu[..., 0]) + np.asarray(vague_bias)
+        return np.asarray(_logistic(z), dtype=float)
+
     def vague_probabilities(
         self, task: Task, profiles: Sequence[UserProfile], pricing: str
     ) -> np.ndarray:
