@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .plots import _save
+from .plots import save_figure as _save
 
 __all__ = ["plot_replicator", "plot_tournament"]
 

@@ -30,6 +30,7 @@ __all__ = [
     "plot_pricing_shift",
     "plot_welfare_bars",
     "plot_welfare_plane",
+    "save_figure",
 ]
 
 ASSISTANT_COLORS: dict[str, str] = {
@@ -120,8 +121,9 @@ def plot_dpi(dpi: int) -> Iterator[None]:
         _dpi.reset(token)
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    """Save ``fig`` to ``path``; the format follows the suffix (``.png``, ``.pdf``, ``.svg``)."""
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Save ``fig`` to ``path``; the format follows the suffix (``.png``, ``.pdf``, ``.svg``)
+    and the raster resolution is :func:`plot_dpi`'s (every plotting module saves here)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     p = Path(path)
@@ -247,7 +249,7 @@ def plot_welfare_bars(metrics: Mapping[str, Any], path: str | Path) -> Path:
     ax.set_axisbelow(True)
     if names:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="assistant")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _frontier_line(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -346,7 +348,7 @@ def plot_welfare_plane(
     ax.grid(alpha=0.2)
     if means:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=0.6)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _means_inset(ax: Any, means: list[tuple[str, float, float]], per: Any, names: Any) -> None:
@@ -413,7 +415,7 @@ def plot_action_mix(metrics: Mapping[str, Any], path: str | Path) -> Path:
         ax.set_title(titles[strat], fontsize=10)
     axes[0].set_ylabel("share of episodes (first assistant action)")
     fig.suptitle("First action by user question type")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pricing_shift(
@@ -438,4 +440,7 @@ def plot_pricing_shift(
     axes[0].set_ylabel("share of episodes (first assistant action)")
     which = "all questions" if strategy == "all" else f"{strategy} questions"
     fig.suptitle(f"First action by pricing plan ({which})")
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+_save = save_figure  # the name other plotting modules imported before it was public
