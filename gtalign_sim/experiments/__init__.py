@@ -18,6 +18,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "dilemma_map",
     "compare",
     "evolution",
+    "train_assistant",
 )
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 
