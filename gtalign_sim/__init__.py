@@ -14,7 +14,8 @@ __all__ = ["__version__"]
 
 
 def _register_gymnasium_envs() -> None:
-    """Register ``gtalign_sim/ClarificationAssistant-v0`` without importing the env code."""
+    """Register ``gtalign_sim/ClarificationAssistant-v0`` (and its batched vector entry
+    point) without importing the env code; the one place the id is registered."""
     try:
         import gymnasium
     except ImportError:  # pragma: no cover - gymnasium is a core dependency
@@ -22,7 +23,9 @@ def _register_gymnasium_envs() -> None:
     env_id = "gtalign_sim/ClarificationAssistant-v0"
     if env_id not in gymnasium.registry:
         gymnasium.register(
-            id=env_id, entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv"
+            id=env_id,
+            entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv",
+            vector_entry_point="gtalign_sim.envs.batched:ClarificationVectorEnv",
         )
 
 

@@ -356,3 +356,20 @@ def test_bad_input(bank) -> None:
     with pytest.raises(ValueError, match="episode_seeds must hold"):
         engine.reset(episode_seeds=[])
     assert isinstance(engine.user, ParametricUser)
+
+
+def test_gymnasium_make_vec_builds_the_batched_engine() -> None:
+    import gymnasium
+
+    import gtalign_sim  # noqa: F401 - registers the id
+    from gtalign_sim.envs import ClarificationVectorEnv
+
+    env = gymnasium.make_vec(
+        "gtalign_sim/ClarificationAssistant-v0",
+        num_envs=4,
+        vectorization_mode="vector_entry_point",
+        tasks_per_family=5,
+    )
+    assert isinstance(env, ClarificationVectorEnv)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (4, env.single_observation_space.shape[0])

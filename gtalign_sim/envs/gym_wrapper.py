@@ -78,10 +78,7 @@ class ClarificationAssistantEnv(gymnasium.Env):
 
 
 def register() -> None:
-    """Register :data:`ENV_ID` with Gymnasium (idempotent)."""
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(
-            id=ENV_ID,
-            entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv",
-            vector_entry_point="gtalign_sim.envs.batched:ClarificationVectorEnv",
-        )
+    """Register :data:`ENV_ID` with Gymnasium (idempotent; importing the package does it)."""
+    from .. import _register_gymnasium_envs
+
+    _register_gymnasium_envs()
