@@ -1,4 +1,5 @@
-"""experiment=pricing_shift: paired pricing arms, the action-mix statistics, steering."""
+"""experiment=pricing_shift: paired pricing arms, the action-mix statistics, steering
+(played steered arms and the counterfactual first move)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from hydra import compose, initialize_config_module
 from gtalign_sim.core import WorldConfig
 from gtalign_sim.eval.pricing_stats import Panel, analyse, claim_iv, tv_permutation_p
 from gtalign_sim.experiments import pricing_shift
+from gtalign_sim.experiments.settings import validate
 from gtalign_sim.game import PayoffMatrix
 
 ARMS = ["subscription", "per_token_api@0.5", "per_token_api@1", "per_token_api@4"]
+PLAYED = ARMS  # steering_scales defaults to every scale
+KINDS = ("reference", "token_cost")
 
 
 def _cfg(out: Path, *extra: str):
@@ -54,16 +58,24 @@ def _arm(r):
     )
 
 
+def _recs(lines, name, arm, steering="none"):
+    """The arm's records in episode order."""
+    rs = [r for r in lines if r["assistant"] == name and _arm(r) == arm]
+    return sorted((r for r in rs if r["steering"] == steering), key=lambda r: r["episode"])
+
+
 def test_every_arm_plays_the_same_episodes(run):
     _, _, lines = run
-    assert len(lines) == 2 * 4 * 8
-    assert Counter((r["assistant"], _arm(r)) for r in lines) == {
-        (a, arm): 8 for a in ("gtalign", "selfish_llm") for arm in ARMS
-    }
+    # unsteered: every assistant at every arm; steered: the payoff-matrix one (gtalign)
+    # at every arm, once per steering
+    assert len(lines) == (2 * 4 + 2 * 4) * 8
+    expected = {(a, arm, "none"): 8 for a in ("gtalign", "selfish_llm") for arm in ARMS}
+    expected |= {("gtalign", arm, k): 8 for arm in PLAYED for k in KINDS}
+    assert Counter((r["assistant"], _arm(r), r["steering"]) for r in lines) == expected
     for i in range(8):  # common random numbers: episode i is one task and seed everywhere
         same = [r for r in lines if r["episode"] == i]
-        assert len(same) == 8
-        assert len({(r["task_id"], r["seed"]) for r in same}) == 1
+        assert len(same) == 16
+        assert len({(r["task_id"], r["seed"], r["strategy"]) for r in same}) == 1
     assert all(r["price_scale"] is None for r in lines if r["pricing"] == "subscription")
 
 
@@ -75,9 +87,7 @@ def test_mixes_and_means_are_those_of_the_episodes(run):
     for name in ("gtalign", "selfish_llm"):
         a = m["assistants"][name]
         assert a["n_paired"] == 8 and a["dropped"] == 0
-        by_arm = {
-            arm: [r for r in lines if r["assistant"] == name and _arm(r) == arm] for arm in ARMS
-        }
+        by_arm = {arm: _recs(lines, name, arm) for arm in ARMS}
         first = {arm: [r["modes"][0] for r in rs] for arm, rs in by_arm.items()}
         for arm, rs in by_arm.items():
             block = a["arms"][arm]
@@ -109,19 +119,153 @@ def test_mixes_and_means_are_those_of_the_episodes(run):
     }
 
 
-def test_steering_is_reported_for_the_payoff_matrix_assistant_only(run):
+def test_steering_is_played_by_the_payoff_matrix_assistant_only(run):
     _, m, _ = run
-    assert set(m["steered"]) == {"gtalign"}
-    st = m["steered"]["gtalign"]
-    assert st["n_paired"] == 8 and st["reproduced"] >= 0.9
+    # played at every scale: the counterfactual mixes are not analysed, only the check
+    # that re-selecting the recorded matrix reproduces the recorded first mode
+    assert m["steered"] == {"gtalign": {"n_paired": 8, "reproduced": 1.0}}
+    assert set(m["played"]) == {"gtalign"}
     # the reference transform's bonuses: DA +1 to the LLM under per-token pricing
-    ref = st["reference"]["arms"]
+    ref = m["played"]["gtalign"]["reference"]["arms"]
     for arm in ARMS[1:]:
         assert (
             ref[arm]["share"]["DA"]["mean"]
             >= m["assistants"]["gtalign"]["arms"][arm]["share"]["DA"]["mean"]
         )
-    assert m["steering"] == {"kinds": ["reference", "token_cost"], "money_to_payoff": 200.0}
+    assert m["steering"] == {
+        "kinds": ["reference", "token_cost"],
+        "money_to_payoff": 200.0,
+        "played": True,
+        "played_arms": PLAYED,
+    }
+
+
+def test_played_steered_arms_record_their_steering_at_every_decision(run):
+    _, _, lines = run
+    for r in lines:
+        marks = [d.get("estimates", {}).get("steering") for d in r["decisions"]]
+        if r["steering"] == "none":
+            assert marks == [None] * len(r["decisions"])
+            continue
+        assert [m["mode"] for m in marks] == [r["steering"]] * len(r["decisions"])
+        assert [m["after"] for m in marks] == r["modes"]  # the steered choice was played
+        assert all(m["changed"] == (m["before"] != m["after"]) for m in marks)
+    for arm in PLAYED:  # same state at the first move: "before" is the unsteered choice
+        none = [r["modes"][0] for r in _recs(lines, "gtalign", arm)]
+        for kind in KINDS:
+            steered = _recs(lines, "gtalign", arm, kind)
+            assert [r["decisions"][0]["estimates"]["steering"]["before"] for r in steered] == none
+
+
+def test_played_steering_metrics_are_those_of_the_episodes(run):
+    _, m, lines = run
+    assert set(m["played"]) == {"gtalign"} and set(m["played"]["gtalign"]) == set(KINDS)
+    for kind in KINDS:
+        p = m["played"]["gtalign"][kind]
+        assert p["n_paired"] == 8 and list(p["arms"]) == PLAYED
+        assert list(p["shift"]) == ["0.5", "1", "4"]
+        first = {arm: [r["modes"][0] for r in _recs(lines, "gtalign", arm, kind)] for arm in PLAYED}
+        for arm in PLAYED:
+            rs, base = _recs(lines, "gtalign", arm, kind), _recs(lines, "gtalign", arm)
+            for mode in ("DA", "CQ", "AQ"):
+                assert p["arms"][arm]["share"][mode]["mean"] == pytest.approx(
+                    first[arm].count(mode) / 8
+                )
+            v = p["vs_unsteered"][arm]
+            assert v["n_paired"] == 8
+            da = [
+                (a["modes"][0] == "DA") - (b["modes"][0] == "DA")
+                for a, b in zip(rs, base, strict=True)
+            ]
+            assert v["delta"]["DA"]["mean"] == pytest.approx(np.mean(da))
+            du = [a["mutual_welfare"] - b["mutual_welfare"] for a, b in zip(rs, base, strict=True)]
+            assert v["delta_outcomes"]["mutual_welfare"]["mean"] == pytest.approx(
+                np.mean(du), abs=1e-6
+            )
+            assert 0.0 < v["tv"]["p_value"] <= 1.0
+        s = p["shift"]["1"]
+        per_token, sub = (_recs(lines, "gtalign", a, kind) for a in ("per_token_api@1", ARMS[0]))
+        dl = [a["llm_welfare"] - b["llm_welfare"] for a, b in zip(per_token, sub, strict=True)]
+        assert s["delta_outcomes"]["llm_welfare"]["mean"] == pytest.approx(np.mean(dl), abs=1e-6)
+        assert s["claim_iv"] == claim_iv(s["delta"])
+    assert m["claim_iv_steered"] == {"gtalign": {"reference": "holds", "token_cost": "tie"}}
+    assert m["steering"]["played_arms"] == PLAYED
+
+
+def test_played_reference_steering_opens_per_token_with_da(run):
+    _, m, lines = run
+    # 8 episodes at list price per token: unsteered gtalign opens with DA in 4 (DQ: DA,
+    # VQ: mostly AQ); the reference's +1 to the LLM for DA turns every opening into DA,
+    # played as in the counterfactual re-selection of the unsteered matrices
+    unsteered = [r["modes"][0] for r in _recs(lines, "gtalign", "per_token_api@1")]
+    assert unsteered.count("DA") == 4
+    cf = m["played"]["gtalign"]["reference"]["vs_counterfactual"]
+    assert cf["per_token_api@1"] == {
+        "n": 8,
+        "agree": 8,
+        "played": {"DA": 8, "CQ": 0, "AQ": 0},
+        "counterfactual": {"DA": 8, "CQ": 0, "AQ": 0},
+    }
+    assert cf["subscription"]["played"] == {"DA": 0, "CQ": 0, "AQ": 8}  # user bonus: AQ
+    played = m["played"]["gtalign"]["reference"]["arms"]["per_token_api@1"]["share"]["DA"]
+    assert played == {"mean": 1.0, "lo": 1.0, "hi": 1.0}
+
+
+def test_steering_played_at_list_price_keeps_the_counterfactual_sweep(tmp_path):
+    out = tmp_path / "list"
+    m = pricing_shift.run(
+        _cfg(out, "assistants.names=[gtalign]", "pricing_shift.steering_scales=[1]")
+    )
+    lines = [json.loads(x) for x in (out / "episodes.jsonl").read_text().splitlines()]
+    assert Counter(r["steering"] for r in lines) == {"none": 32, "reference": 16, "token_cost": 16}
+    assert m["steering"]["played_arms"] == ["subscription", "per_token_api@1"]
+    cf, played = m["steered"]["gtalign"], m["played"]["gtalign"]
+    assert list(cf["reference"]["arms"]) == ARMS  # the counterfactual covers the sweep
+    for kind in KINDS:  # the same first moves as the fixture's played arms (same episodes)
+        assert list(played[kind]["arms"]) == ["subscription", "per_token_api@1"]
+        for lab, arm in played[kind]["arms"].items():
+            assert arm["share"]["DA"]["mean"] >= cf[kind]["arms"][lab]["share"]["DA"]["mean"]
+    ref = played["reference"]["vs_counterfactual"]["per_token_api@1"]
+    assert (ref["played"]["DA"], ref["counterfactual"]["DA"], ref["agree"]) == (8, 8, 8)
+    text = (out / "summary.md").read_text()
+    assert "## Steering over the sweep: the counterfactual first move" in text
+    assert "| gtalign | reference | per_token_api@4 | 100.0% [100.0, 100.0] |" in text
+    assert "in 32 of 32 paired episodes" in text
+
+
+def test_steering_not_played_reports_the_counterfactual_only(tmp_path):
+    out = tmp_path / "off"
+    cfg = _cfg(out, "assistants.names=[gtalign]", "pricing_shift.steering_played=false")
+    m = pricing_shift.run(cfg)
+    steering = [json.loads(x)["steering"] for x in (out / "episodes.jsonl").open()]
+    assert steering == ["none"] * 32 and m["played"] == m["claim_iv_steered"] == {}
+    assert m["steered"]["gtalign"]["reference"]["shift"]["1"]["claim_iv"]["verdict"] == "holds"
+    text = (out / "summary.md").read_text()
+    assert "; reference steering (counterfactual): gtalign;" in text
+    assert "## Steering, played" not in text
+
+
+def test_arms_give_every_arm_the_same_key_fields(tmp_path):
+    def arms(*extra):
+        cfg = _cfg(tmp_path / "x", *extra)
+        return pricing_shift.arms(validate(cfg), cfg)
+
+    default = arms()
+    assert {tuple(a.fields) for a in default} == {
+        ("assistant", "pricing", "price_scale", "steering")
+    }
+    steered = [(a.assistant, a.key["steering"], a.key["price_scale"]) for a in default]
+    assert [x for x in steered if x[1] != "none"] == [
+        ("gtalign", k, sc) for k in KINDS for sc in (None, 0.5, 1.0, 4.0)
+    ]
+    kw = {a.key["steering"]: dict(a.assistant_kwargs) for a in default}
+    assert kw == {"none": {}, **{k: {"steering": k} for k in KINDS}}
+    rated = arms("pricing_shift.money_to_payoff=50", "pricing_shift.steering_scales=[0.5,4]")
+    assert [dict(a.assistant_kwargs) for a in rated if a.key["steering"] == "token_cost"] == [
+        {"steering": "token_cost", "money_to_payoff": 50.0}
+    ] * 3  # the subscription and two scales
+    scales = [a.key["price_scale"] for a in rated if a.key["steering"] == "reference"]
+    assert scales == [None, 0.5, 4.0]
 
 
 def test_outputs_say_what_they_show(run):
@@ -130,7 +274,17 @@ def test_outputs_say_what_they_show(run):
     assert "| gtalign | 8 |" in text and "| selfish_llm | 8 |" in text
     verdicts = [m["claim_iv"][n] for n in ("gtalign", "selfish_llm")]
     assert f"- **gtalign**: {verdicts[0]} —" in text
-    assert "**Claim (iv) holds at list price for — no steering:" in text
+    assert (
+        "**Claim (iv) holds at list price for — no steering: none; reference steering "
+        "(played): gtalign; token_cost steering (played): none.**" in text
+    )
+    assert "## Steering, played" in text and "in 64 of 64 paired episodes" in text
+    assert "counterfactual first move" not in text  # played at every scale
+    assert (
+        "| gtalign | reference | 1× | 8 | " in text and "| gtalign | token_cost | 4× | 8 | " in text
+    )
+    assert "| gtalign | token_cost | per_token_api@1 | 8 | " in text
+    assert "- **gtalign, reference steering (played)**: holds —" in text
     pngs = ["pricing_shift.png", "pricing_steering.png", "pricing_welfare.png"]
     assert sorted(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)) == pngs
     assert sorted(p.name for p in out.glob("*.png")) == pngs
@@ -154,7 +308,9 @@ def test_report_run_reproduces_the_metrics(run, tmp_path):
         ("pricing_shift.bootstrap=5", r"pricing_shift\.bootstrap"),
         ("pricing_shift.steering=[nudge]", r"pricing_shift\.steering"),
         ("pricing_shift.money_to_payoff=-1", r"pricing_shift\.money_to_payoff"),
-        ("pricing_shift.steering_played=true", r"pricing_shift\.steering_played"),
+        ("pricing_shift.steering_played=maybe", r"pricing_shift\.steering_played"),
+        ("pricing_shift.steering_scales=[3]", r"pricing_shift\.steering_scales"),
+        ("pricing_shift.steering_scales=[1,1]", r"pricing_shift\.steering_scales"),
     ],
 )
 def test_bad_options_are_refused_before_any_work(tmp_path, override, field):
@@ -186,24 +342,15 @@ def test_steered_modes_apply_each_transform_and_reselect():
         return mat.select("gtalign", user_strategy=belief).action
 
     w = WorldConfig()
-    sub = pricing_shift.steered_modes(
-        decision, w.policy("subscription"), select, ("reference",), 200.0
-    )
-    api = pricing_shift.steered_modes(
-        decision, w.policy("per_token_api"), select, ("reference",), 200.0
-    )
+    sub = pricing_shift.steered_modes(decision, "subscription", w, select, ("reference",), None)
+    api = pricing_shift.steered_modes(decision, "per_token_api", w, select, ("reference",), None)
     # unsteered: DA and AQ tie on U + L (5.0), the higher user payoff breaks it: DA
     assert sub["none"] == api["none"] == "DA"
     assert sub["reference"] == "AQ"  # subscription: user bonus AQ +1
     assert api["reference"] == "DA"  # per-token: LLM bonus DA +1
-    tc = pricing_shift.steered_modes(
-        decision, w.policy("per_token_api"), select, ("token_cost",), 200.0
-    )
+    tc = pricing_shift.steered_modes(decision, "per_token_api", w, select, ("token_cost",), None)
     assert tc["token_cost"] == "DA"  # AQ's expected tokens cost the most compute
-    assert (
-        pricing_shift.steered_modes({"action": 0}, w.policy("free"), select, ("reference",), 1.0)
-        is None
-    )
+    assert pricing_shift.steered_modes({"action": 0}, "free", w, select, ("reference",), 1) is None
 
 
 def test_claim_iv_verdicts():

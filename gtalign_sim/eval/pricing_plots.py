@@ -2,8 +2,9 @@
 
 Price scales are on a log₂ axis; the per-token arms are lines with their 95% bootstrap
 bands, the subscription (which no price scale touches) a square with its interval at the
-"sub." position and a dashed line across the axis. Each function draws one figure
-(matplotlib Agg canvas) to the path given, in the format of its suffix.
+"sub." position and a dashed line across the axis; played steered arms are diamonds.
+Each function draws one figure (matplotlib Agg canvas) to the path given, in the format
+of its suffix.
 """
 
 from __future__ import annotations
@@ -125,25 +126,103 @@ def plot_mix_sweep(metrics: Mapping[str, Any], path: str | Path) -> Path | None:
     return _save(fig, path)
 
 
+def _played_points(ax: Any, arms: Mapping[str, Any], labels: Sequence[str], scales: Any) -> None:
+    """The played steered arms' first-mode shares: diamonds with their 95% intervals at
+    the subscription position and at each played scale."""
+    x = np.asarray(scales, float)
+    pos = {labels[0]: _sub_x(x), **{lab: k for lab, k in zip(labels[1:], x, strict=True)}}
+    for mode in _MODES:
+        at = [lab for lab in arms if lab in pos]
+        mean, lo, hi = _series([arms[lab]["share"][mode] for lab in at])
+        ax.errorbar(
+            [pos[lab] for lab in at],
+            mean,
+            yerr=np.vstack([mean - lo, hi - mean]),
+            fmt="D",
+            color=ACTION_COLORS[mode],
+            mec="black",
+            ms=6,
+            capsize=3,
+            zorder=5,
+        )
+
+
+def _delta_panel(
+    ax: Any,
+    played: Mapping[str, Any],
+    keys: Sequence[str],
+    labels: Sequence[str],
+    scales: Any,
+    colors: Mapping[str, str],
+) -> None:
+    """Played steered − unsteered mean of each of ``keys`` vs price, one colour per
+    steering (square: subscription; open markers, dotted: the second key), with 95%
+    intervals."""
+    x = np.asarray(scales, float)
+    pos = {labels[0]: _sub_x(x), **{lab: k for lab, k in zip(labels[1:], x, strict=True)}}
+    series = [(kind, key) for kind in played for key in keys]
+    for i, (kind, key) in enumerate(series):  # side by side: 2^±0.08 apart on the log axis
+        v = played[kind]["vs_unsteered"]
+        at = [lab for lab in v if "delta_outcomes" in v[lab]]
+        mean, lo, hi = _series([v[lab]["delta_outcomes"][key] for lab in at])
+        xs = np.array([pos[lab] for lab in at]) * 2 ** (0.08 * (i - (len(series) - 1) / 2))
+        sub = np.array(["@" not in lab for lab in at])
+        first = key == keys[0]
+        style = {"color": colors[kind], "capsize": 2, "ms": 4, "mfc": None if first else "white"}
+        err = np.vstack([mean - lo, hi - mean])
+        ax.errorbar(xs[~sub], mean[~sub], yerr=err[:, ~sub], fmt="o", ls="-" if first else ":",
+                    label=f"{kind} {_NAMES[key]}", **style)  # fmt: skip
+        ax.errorbar(xs[sub], mean[sub], yerr=err[:, sub], fmt="s", **style)
+    ax.axhline(0.0, color="black", lw=0.8)
+    _scale_axis(ax, scales)
+    ax.legend(fontsize=6, loc="best")
+
+
+_NAMES = {"user_welfare": "ΔU", "llm_welfare": "ΔL", "mutual_welfare": "Δ√(U·L)"}
+
+
 def plot_steering_sweep(metrics: Mapping[str, Any], path: str | Path) -> Path | None:
-    """The counterfactual steered first-mode shares vs price: one row per steerable
-    assistant, one column per steering kind (with the unsteered mix first). ``None``
-    without a steerable assistant or steering kinds."""
+    """Steered first-mode shares vs price, one row per steerable assistant: the
+    unsteered mix, then per steering kind the played steered arms (lines where played at
+    every scale, else diamonds over the counterfactual first move's lines); with played
+    arms, two last columns of steered − unsteered Δ√(U·L), and ΔU and ΔL, vs price (paired
+    95% intervals). ``None`` without a steerable assistant or steering kinds."""
     kinds = list(metrics["steering"]["kinds"])
-    rows = {n: st for n, st in metrics["steered"].items() if all(k in st for k in kinds)}
+    played = metrics.get("played") or {}
+    rows = [n for n, st in metrics["steered"].items() if "reproduced" in st]
     if not rows or not kinds:
         return None
     labels, scales = metrics["arms"], metrics["scales"]
-    cols = ["none", *kinds]
+    cols = ["none", *kinds] + (["mutual", "sides"] if played else [])
     fig, axes = _figure(len(rows), len(cols), 3.2 * len(cols) + 0.8, 3.0 * len(rows) + 0.6)
-    for r, (name, st) in enumerate(rows.items()):
+    colors = {k: c for k, c in zip(kinds, ("tab:purple", "tab:olive"), strict=False)}
+    for r, name in enumerate(rows):
+        mine = {k: p for k, p in played.get(name, {}).items() if p.get("arms")}
+        cf = metrics["steered"][name]
         for c, kind in enumerate(cols):
-            arms = metrics["assistants"][name]["arms"] if kind == "none" else st[kind]["arms"]
-            _mix_panel(axes[r][c], arms, labels, scales)
-            axes[r][c].set_title(f"{name}, {'no' if kind == 'none' else kind} steering", fontsize=9)
+            ax = axes[r][c]
+            if kind in ("mutual", "sides"):
+                keys = ("mutual_welfare",) if kind == "mutual" else ("user_welfare", "llm_welfare")
+                _delta_panel(ax, mine, keys, labels, scales, colors)
+                what = " and ".join(_NAMES[k] for k in keys)
+                ax.set_title(f"{name}: {what},\nplayed steered − unsteered", fontsize=9)
+                continue
+            what = "no steering" if kind == "none" else f"{kind} steering"
+            if kind == "none":
+                _mix_panel(ax, metrics["assistants"][name]["arms"], labels, scales)
+            elif kind in cf:  # counterfactual lines, played points
+                _mix_panel(ax, cf[kind]["arms"], labels, scales)
+                if kind in mine:
+                    _played_points(ax, mine[kind]["arms"], labels, scales)
+                what += "\nlines: counterfactual" + ("; ◆: played" if kind in mine else "")
+            elif kind in mine:  # played at every scale
+                _mix_panel(ax, mine[kind]["arms"], labels, scales)
+                what += ", played"
+            ax.set_title(f"{name}, {what}", fontsize=9)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     fig.suptitle(
-        "Steering the recorded payoff matrix: counterfactual first move vs per-token price",
+        "Steering the payoff matrix: first move vs per-token price (95% bands; square: "
+        "subscription)",
         fontsize=10,
     )
     return _save(fig, path)

@@ -1,6 +1,8 @@
 """summary.md of pricing arms (``experiment=pricing_shift``): the list-price comparison,
-the price sweep, the counterfactual steering and a plain answer to claim (iv), from the
-metrics of :mod:`~gtalign_sim.eval.pricing_stats`."""
+the price sweep, the played steering (steered per-token − steered subscription, and
+steered − unsteered on the same plan), the counterfactual steering over the sweep and a
+plain answer to claim (iv), from the metrics of :mod:`~gtalign_sim.eval.pricing_stats`
+and :mod:`~gtalign_sim.eval.pricing_played`."""
 
 from __future__ import annotations
 
@@ -35,8 +37,13 @@ def _tv(ci: Any) -> str:
     return _num(ci) + (f" (p={p:.3f})" if p is not None else "")
 
 
-def _mix(arm: Any) -> str:
-    return "/".join(f"{100 * arm['share'][m]['mean']:.0f}" for m in ("DA", "CQ", "AQ"))
+def _mix(arm: Any, qtype: str = "") -> str:
+    """``DA/CQ/AQ`` shares in percent (``qtype``: on ``DQ`` or ``VQ`` questions only)."""
+    shares = arm["by_type"][qtype] if qtype else arm["share"]
+    return "/".join(
+        "–" if shares[x]["mean"] is None else f"{100 * shares[x]['mean']:.0f}"
+        for x in ("DA", "CQ", "AQ")
+    )
 
 
 def summary_markdown(m: dict[str, Any], images: list[str], wall: float | None = None) -> str:
@@ -108,18 +115,21 @@ def summary_markdown(m: dict[str, Any], images: list[str], wall: float | None = 
                 + f" | {_num(arm['mutual_welfare'])} | {_tv(s['tv']) if s else '–'} | "
                 + f"{s['claim_iv']['verdict'] if s else '–'} |"
             )
-    steered = {n: st for n, st in m["steered"].items() if st.get("n_paired", 0) >= 2}
+    lines += _played(m)
+    kinds = m["steering"]["kinds"]
+    steered = {n: st for n, st in m["steered"].items() if any(k in st for k in kinds)}
     if steered:
         lines += [
             "",
-            "## Steering: the counterfactual first move",
+            "## Steering over the sweep: the counterfactual first move",
             "",
-            "The recorded payoff matrix of each first move, transformed for the arm's plan "
-            "and prices (reference: additive bonuses; token_cost: money of each action's "
-            f"expected tokens at {m['steering']['money_to_payoff']:g} payoff units per "
-            "dollar) and re-selected with the assistant's own rule. The rest of the episode "
-            "is not replayed. Re-selecting the unsteered matrix reproduces the recorded "
-            "first mode in "
+            "The unsteered arm's recorded payoff matrix of each first move, transformed for "
+            "the arm's plan and prices (reference: additive bonuses; token_cost: money of "
+            f"each action's expected tokens at {m['steering']['money_to_payoff']:g} payoff "
+            "units per dollar) and re-selected with the assistant's own rule; the rest of "
+            "the episode is not played"
+            + (" (the played arms above play it)" if m["played"] else "")
+            + ". Re-selecting the unsteered matrix reproduces the recorded first mode in "
             + ", ".join(f"{100 * st['reproduced']:.1f}% ({n})" for n, st in steered.items())
             + " of episodes.",
             "",
@@ -128,7 +138,7 @@ def summary_markdown(m: dict[str, Any], images: list[str], wall: float | None = 
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for name, st in steered.items():
-            for kind in m["steering"]["kinds"]:
+            for kind in (k for k in kinds if k in st):
                 for lab, arm in st[kind]["arms"].items():
                     s = st[kind]["shift"].get(lab.split("@")[1]) if "@" in lab else None
                     lines.append(
@@ -141,6 +151,85 @@ def summary_markdown(m: dict[str, Any], images: list[str], wall: float | None = 
     lines += ["", "## Claim (iv)", "", _answer(m)]
     lines += [f"\n![{img}]({img})" for img in images]
     return "\n".join(lines) + "\n"
+
+
+def _deltas(s: Any) -> str:
+    """``ΔDA | ΔCQ | TV | Δtokens | ΔU | ΔL | Δ√(U·L)`` table cells of a paired shift."""
+    d = s["delta_outcomes"]
+    return (
+        f"{_pp(s['delta']['DA'])} | {_pp(s['delta']['CQ'])} | {_tv(s['tv'])} | "
+        f"{_num(d['tokens'], 0, True)} | {_num(d['user_welfare'], 3, True)} | "
+        f"{_num(d['llm_welfare'], 3, True)} | {_num(d['mutual_welfare'], 3, True)}"
+    )
+
+
+def _played(m: dict[str, Any]) -> list[str]:
+    """The played steering: claim (iv) under steering, then steered − unsteered."""
+    rows = [(n, k, p) for n, d in m["played"].items() for k, p in d.items() if p.get("arms")]
+    if not rows:
+        return []
+    cf = [c for _, _, p in rows for c in p["vs_counterfactual"].values() if c.get("n")]
+    agree, n_cf = sum(c["agree"] for c in cf), sum(c["n"] for c in cf)
+    head = "| ΔDA | ΔCQ | TV | Δtokens | ΔU | ΔL | Δ√(U·L) |"
+    lines = [
+        "",
+        "## Steering, played",
+        "",
+        "The payoff-matrix assistants also play every episode steered: each of their "
+        "decisions, from the first move to the end, selects on its payoff matrix transformed "
+        "for the arm's plan and prices (reference: the reference's additive bonuses; "
+        f"token_cost: each action's expected token money at "
+        f"{m['steering']['money_to_payoff']:g} payoff units per dollar), so tokens, U, L and "
+        "√(U·L) are measured. The played first move equals the counterfactual one (the "
+        "unsteered arm's recorded first matrix, steered and re-selected) in "
+        f"{agree} of {n_cf} paired episodes; re-selecting the unsteered recorded matrix "
+        "reproduces the recorded first mode in "
+        + ", ".join(
+            f"{100 * st['reproduced']:.1f}% ({n})"
+            for n, st in m["steered"].items()
+            if "reproduced" in st
+        )
+        + " of episodes.",
+        "",
+        "Claim (iv) under steering — steered per-token − steered subscription (first-move "
+        "mix DA/CQ/AQ % on detailed / vague questions, sub → per-token):",
+        "",
+        f"| assistant | steering | at | n | DQ | VQ {head} claim (iv) | on VQ |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, kind, p in rows:
+        sub = p["arms"][m["arms"][0]]
+        for k, s in p["shift"].items():
+            at = p["arms"][_at(m, k)]
+            lines.append(
+                f"| {name} | {kind} | {k}× | {p['n_paired']} | {_mix(sub, 'DQ')} → "
+                f"{_mix(at, 'DQ')} | {_mix(sub, 'VQ')} → {_mix(at, 'VQ')} | {_deltas(s)} | "
+                f"{s['claim_iv']['verdict']} | {s['claim_iv_vq']['verdict']} |"
+            )
+    lines += [
+        "",
+        "Steered − unsteered on the same plan and episodes (mix on detailed / vague "
+        "questions, unsteered → steered):",
+        "",
+        f"| assistant | steering | arm | n | DQ | VQ {head} Δ(U+L) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, kind, p in rows:
+        for lab, v in p["vs_unsteered"].items():
+            if "delta" not in v:
+                continue
+            base, arm = v["unsteered"], p["arms"][lab]
+            lines.append(
+                f"| {name} | {kind} | {lab} | {v['n_paired']} | {_mix(base, 'DQ')} → "
+                f"{_mix(arm, 'DQ')} | {_mix(base, 'VQ')} → {_mix(arm, 'VQ')} | {_deltas(v)} | "
+                f"{_num(v['delta_outcomes']['total_welfare'], 3, True)} |"
+            )
+    return lines
+
+
+def _at(m: dict[str, Any], scale: str) -> str:
+    """The per-token arm's label at ``scale`` (e.g. ``per_token_api@1``)."""
+    return next(lab for lab in m["arms"][1:] if lab.split("@")[1] == scale)
 
 
 def _top(shares: Any, k: int = 3) -> str:
@@ -194,15 +283,35 @@ def _answer(m: dict[str, Any]) -> str:
         du, dt = d["user_welfare"]["mean"], d["total_welfare"]["mean"]
         if du is not None and dt is not None and abs(dt) < 0.25 * abs(du):
             transfer.append(name)
+    for name, d in m["played"].items():
+        for kind, p in d.items():
+            s = p.get("shift", {}).get("1")
+            if s is None:
+                continue
+            dd, vu = s["delta_outcomes"], p["vs_unsteered"].get(_at(m, "1"), {})
+            where = [k for k, x in p["shift"].items() if x["claim_iv"]["verdict"] == "holds"]
+            extra = (
+                f"; holds at {', '.join(f'{k}×' for k in where) or 'none'} of the "
+                f"{len(p['shift'])} played price scale{'s' * (len(p['shift']) != 1)}; ΔU "
+                f"{_num(dd['user_welfare'], 3, True)}, ΔL {_num(dd['llm_welfare'], 3, True)}, "
+                f"Δ√(U·L) {_num(dd['mutual_welfare'], 3, True)}"
+            )
+            if "delta" in vu:
+                extra += (
+                    f"; steered − unsteered per token: DA {_pp(vu['delta']['DA'])}, √(U·L) "
+                    f"{_num(vu['delta_outcomes']['mutual_welfare'], 3, True)}"
+                )
+            lines.append(_bullet(f"{name}, {kind} steering (played)", s, extra))
+            key = f"{kind} steering (played)"
+            holds.setdefault(key, []).extend([name] * (s["claim_iv"]["verdict"] == "holds"))
     for name, st in m["steered"].items():
         for kind in m["steering"]["kinds"]:
             s = st.get(kind, {}).get("shift", {}).get("1")
-            if s is None:
-                continue
+            if s is None or kind in m["played"].get(name, {}):
+                continue  # played: its first move is the counterfactual one, and more
             lines.append(_bullet(f"{name}, {kind} steering", s, " (counterfactual first move)"))
-            if s["claim_iv"]["verdict"] == "holds":
-                holds.setdefault(f"{kind} steering", []).append(name)
-            holds.setdefault(f"{kind} steering", [])
+            key = f"{kind} steering (counterfactual)"
+            holds.setdefault(key, []).extend([name] * (s["claim_iv"]["verdict"] == "holds"))
     verdict = "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in holds.items())
     lines += ["", f"**Claim (iv) holds at list price for — {verdict}.**"]
     if transfer:

@@ -276,11 +276,17 @@ def _mix_blocks(b: Mapping[str, Any], labels: Sequence[str], names: Sequence[str
 
 
 def analyse(
-    p: Panel, labels: Sequence[str], scales: Sequence[float], n_boot: int, rng: np.random.Generator
+    p: Panel,
+    labels: Sequence[str],
+    scales: Sequence[float],
+    n_boot: int,
+    rng: np.random.Generator,
+    actions: bool = True,
 ) -> dict[str, Any]:
     """Per arm: mode and action mixes (overall, by question type), VQ share, mean
     outcomes; per scale: paired differences from arm 0, TV with permutation p-values and
-    claim (iv)'s verdict (overall and on vague questions)."""
+    claim (iv)'s verdict (overall and on vague questions). ``actions=False`` leaves out
+    the mode × verbosity mixes and their TV."""
     ok = p.valid()
     mode, act, vq, val = p.mode[:, ok], (p.mode * 3 + p.verb)[:, ok], p.vq[:, ok], p.values[:, ok]
     n = int(ok.sum())
@@ -289,14 +295,13 @@ def analyse(
         return {**out, "arms": {}, "shift": {}}
 
     def fn(idx: np.ndarray) -> dict[str, np.ndarray]:
-        m, a = _mix(mode, vq, len(MODES), idx), _mix(act, vq, len(ACTIONS), idx)
+        m = _mix(mode, vq, len(MODES), idx)
+        a = _mix(act, vq, len(ACTIONS), idx) if actions else {}
         mean = np.moveaxis(val[:, idx].mean(2), 1, -1)  # (A, V, B)
         vq_share = vq[:, idx].mean(2)  # (A, B)
         return {
             **{f"mode_{k}": v for k, v in m.items()},
-            "action_share": a["share"],
-            "action_by_type": a["by_type"],
-            "action_tv": a["tv"],
+            **{f"action_{k}": a[k] for k in ("share", "by_type", "tv") if k in a},
             "mean": mean,
             "delta_mean": mean[1:] - mean[:1],
             "vq": vq_share,
@@ -307,21 +312,24 @@ def analyse(
     mode_b = {k[5:]: v for k, v in b.items() if k.startswith("mode_")}
     arms, shift = _mix_blocks(mode_b, labels, MODES)
     for j, lab in enumerate(labels):
-        arms[lab]["action_share"] = {
-            x: _ci(b["action_share"], (j, c)) for c, x in enumerate(ACTIONS)
-        }
-        arms[lab]["action_by_type"] = {
-            t: {x: _ci(b["action_by_type"], (j, ti, c)) for c, x in enumerate(ACTIONS)}
-            for ti, t in enumerate(STRATEGIES)
-        }
+        if actions:
+            arms[lab]["action_share"] = {
+                x: _ci(b["action_share"], (j, c)) for c, x in enumerate(ACTIONS)
+            }
+            arms[lab]["action_by_type"] = {
+                t: {x: _ci(b["action_by_type"], (j, ti, c)) for c, x in enumerate(ACTIONS)}
+                for ti, t in enumerate(STRATEGIES)
+            }
         arms[lab]["vq_share"] = _ci(b["vq"], (j,))
         arms[lab].update({v: _ci(b["mean"], (j, c)) for c, v in enumerate(VALUES)})
     for j, (lab, k) in enumerate(zip(labels[1:], scales, strict=True)):
         s = shift.pop(lab)
         s["scale"] = k
         s["tv"]["p_value"] = tv_permutation_p(mode[0], mode[j + 1], len(MODES), n_boot, rng)
-        s["action_tv"] = _ci(b["action_tv"], (j,))
-        s["action_tv"]["p_value"] = tv_permutation_p(act[0], act[j + 1], len(ACTIONS), n_boot, rng)
+        if actions:
+            s["action_tv"] = _ci(b["action_tv"], (j,))
+            p_act = tv_permutation_p(act[0], act[j + 1], len(ACTIONS), n_boot, rng)
+            s["action_tv"]["p_value"] = p_act
         s["delta_outcomes"] = {v: _ci(b["delta_mean"], (j, c)) for c, v in enumerate(VALUES)}
         s["delta_vq_share"] = _ci(b["delta_vq"], (j,))
         s["claim_iv"] = claim_iv(s["delta"])
@@ -331,14 +339,20 @@ def analyse(
 
 
 def analyse_steering(
-    p: Panel, labels: Sequence[str], scales: Sequence[float], n_boot: int, rng: np.random.Generator
+    p: Panel,
+    labels: Sequence[str],
+    scales: Sequence[float],
+    n_boot: int,
+    rng: np.random.Generator,
+    kinds: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Per steering kind: the counterfactual first-mode mix per arm, its shift from arm 0
-    (claim iv's verdict) and, per arm, the steered − unsteered shares; plus how often
-    re-selecting the recorded matrix reproduces the recorded first mode."""
+    """Per steering kind (of ``kinds``, default all the panel has): the counterfactual
+    first-mode mix per arm, its shift from arm 0 (claim iv's verdict) and, per arm, the
+    steered − unsteered shares; plus how often re-selecting the recorded matrix
+    reproduces the recorded first mode."""
     ok = p.valid(steering=True)
     n = int(ok.sum())
-    kinds = [k for k in p.steered if k != "none"]
+    kinds = [k for k in p.steered if k != "none" and (kinds is None or k in kinds)]
     out: dict[str, Any] = {"n_paired": n}
     if n < 2:
         return out

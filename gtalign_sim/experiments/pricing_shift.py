@@ -9,25 +9,30 @@ task, user and luck in every arm) with the plan forced per episode (reset option
 ``pricing_shift.scales`` (its input and output prices times the scale, compute unchanged;
 the arm's :class:`~gtalign_sim.core.WorldConfig` is the environment's, the users' and the
 assistant's own). A subscription's marginal token costs the user nothing, so it is not
-scaled.
+scaled. Every arm's key is ``{assistant, pricing, price_scale, steering}``.
 
-The report (:mod:`~gtalign_sim.experiments.pricing_stats`) gives, per arm, the first
-move's action mix (mode, and mode × verbosity) overall and by question type, and the mean
-tokens billed, U, L and √(U⁺·L⁺); per assistant and scale, the paired difference
-per-token − subscription of each, the total variation distance between the two mixes
-(paired bootstrap CI, and a paired permutation p-value: TV is biased above 0, the test is
-the noise floor) and claim (iv)'s verdict from the DA and CQ shares (ties when the CI
+The report (:mod:`~gtalign_sim.eval.pricing_stats`) gives, per arm, the first move's
+action mix (mode, and mode × verbosity) overall and by question type, and the mean tokens
+billed, U, L and √(U⁺·L⁺); per assistant and scale, the paired difference per-token −
+subscription of each, the total variation distance between the two mixes (paired
+bootstrap CI, and a paired permutation p-value: TV is biased above 0, the test is the
+noise floor) and claim (iv)'s verdict from the DA and CQ shares (ties when the CI
 contains 0).
 
-**Steering** (``pricing_shift.steering``): the reference's additive transform and the
-token-cost transform (:mod:`gtalign_sim.welfare.transforms`) applied to the payoff
-matrix each first move of a payoff-matrix assistant
-(:class:`~gtalign_sim.agents.GTAlignAssistant`) recorded, re-selected with the
-assistant's own rule and belief, for the arm's plan and prices: the first move the LLM
-assistant's two-stage steering would make with that matrix. It is a counterfactual first
-move — the episode is not replayed — because the runner cannot build a steered
-model-based assistant (``pricing_shift.steering_played`` is ready for that hook and
-refused until it exists).
+**Steering** (``pricing_shift.steering``: the reference's additive transform and the
+token-cost transform, :func:`~gtalign_sim.agents.steering.steer_matrix`, with the arm's
+own prices). With ``pricing_shift.steering_played`` (the default), every assistant that
+selects on a payoff matrix (:class:`~gtalign_sim.agents.GTAlignAssistant`: ``gtalign``,
+``gtalign_cd``) also plays steered arms (key ``steering`` = the transform; unsteered arms
+have ``"none"``) under the subscription and at each scale of
+``pricing_shift.steering_scales`` (default: every scale). The whole episode is played
+steered, so tokens, U, L and √(U·L) are measured, paired with the unsteered arm and with
+the steered subscription (:mod:`~gtalign_sim.eval.pricing_played`). The counterfactual
+first move — the unsteered arm's recorded first payoff matrix, steered for an arm's plan
+and prices and re-selected with the assistant's own rule, nothing played — is analysed
+for a steering not played at every scale (``steering_played=false``, or fewer
+``steering_scales``), and counted against the played first move where both exist (they
+agree but for ties the recorded matrix's rounding breaks: the first state is the same).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ __all__ = [
     "PLANS",
     "STEERING",
     "Options",
+    "arm_label",
     "arms",
     "options",
     "plan",
@@ -60,12 +66,13 @@ __all__ = [
 PLANS: tuple[str, str] = ("subscription", "per_token_api")
 """The baseline plan and the plan whose prices are swept."""
 STEERING: tuple[str, ...] = ("reference", "token_cost")
-"""Steering transforms evaluated on the recorded payoff matrices."""
+"""Steering transforms (played, and applied to the recorded payoff matrices)."""
 
 _KEEP = (
     "assistant",
     "pricing",
     "price_scale",
+    "steering",
     "episode",
     "seed",
     "task_id",
@@ -93,6 +100,20 @@ class Options:
     bootstrap: int
     steering: tuple[str, ...]
     money_to_payoff: float | None
+    steering_played: bool
+    steering_scales: tuple[float, ...]
+
+
+def _scales(node: Any, key: str, default: list[float], within: tuple[float, ...]) -> Any:
+    raw = container(node.get(key, default))
+    ok = isinstance(raw, list) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+        for x in raw
+    )
+    out = tuple(sorted({float(x) for x in raw})) if ok else ()
+    if not ok or len(out) != len(raw) or (within and not set(out) <= set(within)):
+        return None, raw
+    return out, raw
 
 
 def options(cfg: Any) -> Options:
@@ -102,23 +123,20 @@ def options(cfg: Any) -> Options:
     try:
         episodes = int_field(node, "episodes", 2, 160)
         n_boot = int_field(node, "bootstrap", 20, 1000)
-        if bool_field(node, "steering_played", False):
-            raise ValueError(
-                "steering_played=true needs a steering option of GTAlignAssistant and an "
-                "Arm carrying assistant kwargs (not in this version); allowed: false"
-            )
+        played = bool_field(node, "steering_played", True)
     except ValueError as exc:
         raise ValueError(f"pricing_shift.{exc}") from None
-    raw = container(node.get("scales", [0.25, 0.5, 1, 2, 4, 8]))
-    ok = isinstance(raw, list) and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
-        for x in raw
-    )
-    scales = tuple(sorted({float(x) for x in raw})) if ok else ()
-    if not ok or 1.0 not in scales or len(scales) != len(raw):
+    scales, raw = _scales(node, "scales", [0.25, 0.5, 1, 2, 4, 8], ())
+    if scales is None or 1.0 not in scales:
         raise ValueError(
             f"pricing_shift.scales must be distinct numbers > 0 including 1 (list price), "
             f"got {raw!r}"
+        )
+    played_at, raw = _scales(node, "steering_scales", list(scales), scales)
+    if played_at is None:
+        raise ValueError(
+            f"pricing_shift.steering_scales must be distinct numbers from pricing_shift.scales "
+            f"{list(scales)}, got {raw!r}"
         )
     steering = container(node.get("steering", list(STEERING)))
     if (
@@ -146,6 +164,8 @@ def options(cfg: Any) -> Options:
         n_boot,
         tuple(steering),
         None if rate is None else float(rate),
+        played,
+        played_at,
     )
 
 
@@ -160,17 +180,39 @@ def scaled_world(world: Any, scale: float) -> Any:
     return replace(world, pricing={**world.pricing, "per_token_api": params})
 
 
+def arm_label(pricing: str, scale: float | None) -> str:
+    """``subscription`` or ``per_token_api@<scale>`` (the report's arm names)."""
+    return pricing if scale is None else f"{pricing}@{float(scale):g}"
+
+
+def _plan_arms(
+    name: str, scales: tuple[float, ...], worlds: dict[float, Any], steering: str, kw: Any
+) -> list[Arm]:
+    """``name`` under the subscription, then per token at each of ``scales``."""
+    key = {"pricing": PLANS[0], "price_scale": None, "steering": steering}
+    out = [Arm(name, key, {"pricing": PLANS[0]}, assistant_kwargs=kw)]
+    for k in scales:
+        key = {"pricing": PLANS[1], "price_scale": k, "steering": steering}
+        out.append(Arm(name, key, {"pricing": PLANS[1]}, worlds[k], assistant_kwargs=kw))
+    return out
+
+
 def arms(s: Settings, cfg: Any) -> list[Arm]:
-    """Per assistant: the subscription, then the per-token API at every scale."""
+    """Per assistant: unsteered (``steering: none``) under the subscription and at every
+    scale; then, with ``steering_played``, for an assistant that selects on a payoff
+    matrix, each steering under the subscription and at each of ``steering_scales``."""
     o = options(cfg)
     worlds = {k: None if k == 1.0 else scaled_world(s.world, k) for k in o.scales}
     out = []
     for name in s.assistants:
-        out.append(Arm(name, {"pricing": PLANS[0], "price_scale": None}, {"pricing": PLANS[0]}))
-        out += [
-            Arm(name, {"pricing": PLANS[1], "price_scale": k}, {"pricing": PLANS[1]}, worlds[k])
-            for k in o.scales
-        ]
+        out += _plan_arms(name, o.scales, worlds, "none", {})
+        if not o.steering_played or _payoff_assistant(name, s) is None:
+            continue
+        for kind in o.steering:
+            kw: dict[str, Any] = {"steering": kind}
+            if kind == "token_cost" and o.money_to_payoff is not None:
+                kw["money_to_payoff"] = o.money_to_payoff
+            out += _plan_arms(name, o.steering_scales, worlds, kind, kw)
     return out
 
 
@@ -192,17 +234,26 @@ def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
     return report_experiment(cfg, path, report)
 
 
-def _selector(name: str, s: Settings) -> Callable[[Any, Any], str] | None:
-    """``(matrix, belief) -> mode`` with the assistant's own rule, or ``None`` when the
-    assistant does not decide by a payoff matrix (or needs a backend to be built)."""
+def _payoff_assistant(name: str, s: Settings) -> Any:
+    """The assistant ``name`` when it selects on a payoff matrix (a
+    :class:`~gtalign_sim.agents.GTAlignAssistant`, which takes ``steering``), else
+    ``None`` (also for one that needs a backend to be built: an LLM assistant steers with
+    its own ``llm.steering``)."""
     from ..agents import GTAlignAssistant
     from .runner import build_assistant
 
     try:
         a = build_assistant(name, s, {})
-    except KeyError:  # an LLM assistant: its own llm.steering applies
+    except KeyError:
         return None
-    if not isinstance(a, GTAlignAssistant):
+    return a if isinstance(a, GTAlignAssistant) else None
+
+
+def _selector(name: str, s: Settings) -> Callable[[Any, Any], str] | None:
+    """``(matrix, belief) -> mode`` with the assistant's own rule, or ``None`` when the
+    assistant does not decide by a payoff matrix."""
+    a = _payoff_assistant(name, s)
+    if a is None:
         return None
     kwargs: dict[str, Any] = {}
     if a.rule == "max_welfare":  # as GTAlignAssistant.act
@@ -212,16 +263,18 @@ def _selector(name: str, s: Settings) -> Callable[[Any, Any], str] | None:
 
 def steered_modes(
     decision: dict[str, Any],
-    policy: Any,
+    pricing: str,
+    world: Any,
     select: Callable[[Any, Any], str],
     kinds: tuple[str, ...],
-    money_to_payoff: float,
+    money_to_payoff: float | None,
 ) -> dict[str, str] | None:
     """The first mode re-selected from a recorded decision's payoff matrix: unsteered
-    (``"none"``) and after each steering transform of ``kinds`` for ``policy``; ``None``
-    when the decision has no matrix."""
+    (``"none"``) and after each steering of ``kinds`` for ``pricing`` under ``world``'s
+    prices (the played assistant's own :func:`~gtalign_sim.agents.steering.steer_matrix`,
+    unrounded); ``None`` when the decision has no matrix."""
+    from ..agents.steering import steer_matrix
     from ..game import PayoffMatrix
-    from ..welfare import reference_transform, token_cost_transform
 
     if "payoff" not in decision or "belief" not in decision:
         return None
@@ -229,11 +282,7 @@ def steered_modes(
     belief = np.asarray(decision["belief"], float)
     out = {"none": select(m, belief)}
     for kind in kinds:
-        if kind == "reference":  # unrounded: the recorded matrix is not the model's text
-            steered = reference_transform(m, policy, decimals=None)
-        else:
-            steered = token_cost_transform(m, policy, money_to_payoff=money_to_payoff)
-        out[kind] = select(steered, belief)
+        out[kind] = select(steer_matrix(m, kind, pricing, world, money_to_payoff), belief)
     return out
 
 
@@ -241,6 +290,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     """metrics.json, summary.md and the figures from ``episodes.jsonl`` (streamed;
     atomic writes)."""
     from ..agents.model_based import to_payoff_scale
+    from ..eval import pricing_played as pl
     from ..eval import pricing_stats as ps
     from ..eval.metrics import write_json_atomic
     from ..eval.pricing_report import summary_markdown
@@ -248,25 +298,29 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     from .rundir import iter_jsonl, write_text_atomic
 
     o = options(cfg)
-    labels = [PLANS[0], *(f"{PLANS[1]}@{k:g}" for k in o.scales)]
-    policies = [
-        s.world.policy(PLANS[0]),
-        *(scaled_world(s.world, k).policy(PLANS[1]) for k in o.scales),
-    ]
+    labels = [arm_label(PLANS[0], None), *(arm_label(PLANS[1], k) for k in o.scales)]
+    played = [arm_label(PLANS[0], None), *(arm_label(PLANS[1], k) for k in o.steering_scales)]
+    worlds = [s.world, *(scaled_world(s.world, k) for k in o.scales)]
+    plans = [PLANS[0], *(PLANS[1] for _ in o.scales)]
     rate = (
         float(to_payoff_scale(s.world.provider_money_value))
         if o.money_to_payoff is None
         else o.money_to_payoff
     )
     panels = {n: ps.Panel.empty(len(labels), o.episodes, o.steering) for n in s.assistants}
+    steered: dict[tuple[str, str], ps.Panel] = {}  # played steered arms
     selectors = {n: _selector(n, s) for n in s.assistants}
     for _, rec in iter_jsonl(rd.episodes):
-        name = rec["assistant"]
-        j = 0 if rec["pricing"] == PLANS[0] else 1 + o.scales.index(float(rec["price_scale"]))
-        steer = None
+        name, kind = rec["assistant"], rec.get("steering", "none")
+        lab = arm_label(rec["pricing"], rec["price_scale"])
+        if kind != "none":
+            panel = steered.setdefault((name, kind), ps.Panel.empty(len(played), o.episodes))
+            panel.add(played.index(lab), int(rec["episode"]), rec)
+            continue
+        j, steer = labels.index(lab), None
         sel = selectors.get(name)
         if sel is not None and rec.get("failure") is None and rec.get("decisions"):
-            steer = steered_modes(rec["decisions"][0], policies[j], sel, o.steering, rate)
+            steer = steered_modes(rec["decisions"][0], plans[j], worlds[j], sel, o.steering, rate)
         panels[name].add(j, int(rec["episode"]), rec, steer)
     rng = np.random.default_rng([s.seed, 9])  # resampling: a stream apart from the episodes
     metrics: dict[str, Any] = {
@@ -278,23 +332,39 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         "bootstrap": o.bootstrap,
         "world": s.world.to_dict(),
         "prices_per_million": {
-            lab: ps.prices(pol) for lab, pol in zip(labels, policies, strict=True)
+            lab: ps.prices(w.policy(p)) for lab, w, p in zip(labels, worlds, plans, strict=True)
         },
-        "steering": {"kinds": list(o.steering), "money_to_payoff": rate},
+        "steering": {
+            "kinds": list(o.steering),
+            "money_to_payoff": rate,
+            "played": o.steering_played,
+            "played_arms": played if o.steering_played else [],
+        },
         "assistants": {},
         "steered": {},
+        "played": {},
         "failures": {},
     }
     for name, panel in panels.items():
         metrics["failures"][name] = panel.failures()
         metrics["assistants"][name] = ps.analyse(panel, labels, o.scales, o.bootstrap, rng)
-        if panel.steerable:
+        if panel.steerable:  # the counterfactual where a steering is not played throughout
+            full = {k for n, k in steered if n == name} if played == labels else set()
             metrics["steered"][name] = ps.analyse_steering(
-                panel, labels, o.scales, o.bootstrap, rng
+                panel, labels, o.scales, o.bootstrap, rng, [k for k in o.steering if k not in full]
             )
+    for (name, kind), panel in steered.items():  # after the above: their numbers stay put
+        metrics["failures"][f"{name}, {kind} steering"] = panel.failures()
+        metrics["played"].setdefault(name, {})[kind] = pl.analyse_played(
+            panels[name], labels, panel, played, kind, o.bootstrap, rng
+        )
     metrics["claim_iv"] = {  # at list price; None: too few valid episodes
         n: (m["shift"].get("1") or {}).get("claim_iv", {}).get("verdict")
         for n, m in metrics["assistants"].items()
+    }
+    metrics["claim_iv_steered"] = {  # played steering at list price
+        n: {k: (p["shift"].get("1") or {}).get("claim_iv", {}).get("verdict") for k, p in d.items()}
+        for n, d in metrics["played"].items()
     }
     write_json_atomic(metrics, rd.path / "metrics.json")
     from ..eval import pricing_plots as pp
