@@ -98,7 +98,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     import numpy as np
 
     from ..eval.empirical import EmpiricalGame, bootstrap_analysis
-    from ..eval.metrics import write_json_atomic
+    from ..eval.metrics import jsonable, write_json_atomic
     from .rundir import atomic_path, iter_jsonl, write_text_atomic
 
     policies = _policies(cfg)
@@ -114,13 +114,17 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         raise RuntimeError(f"{rd.episodes}: some cells lack episodes")
     game = EmpiricalGame(STRATEGIES, tuple(policies), u, l)
     analysis = bootstrap_analysis(game, n_boot=n_boot, seed=s.seed)
-    metrics = {
-        "experiment": "prisoners_dilemma",
-        "seed": s.seed,
-        "world": s.world.to_dict(),
-        "pricing": dict(s.population.pricing),
-        **analysis,
-    }
+    # non-finite numbers (an infinite price of anarchy when the worst equilibrium's
+    # welfare is not positive) become null: metrics.json stays JSON
+    metrics = jsonable(
+        {
+            "experiment": "prisoners_dilemma",
+            "seed": s.seed,
+            "world": s.world.to_dict(),
+            "pricing": dict(s.population.pricing),
+            **analysis,
+        }
+    )
     write_json_atomic(metrics, out / "metrics.json")
     images = []
     if s.plots:
@@ -156,14 +160,16 @@ def _summary(m: dict[str, Any], images: list[str], wall: float | None = None) ->
         ]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     poa_ci = b.get("price_of_anarchy_ci95")
+    poa = m["price_of_anarchy"]
     lines += [
         "",
         f"- game type: **{m['game_type']}** (same type in {b['same_type_fraction']:.0%} of "
         f"{b['n']} paired bootstrap resamples: {b['types']})",
         f"- social dilemma (an equilibrium Pareto-dominated by another cell): "
         f"**{m['is_dilemma']}** (in {b['dilemma_fraction']:.0%} of resamples)",
-        f"- price of anarchy (utilitarian, gains): {m['price_of_anarchy']:.3f}"
-        + (f" [95% {poa_ci[0]:.3f}, {poa_ci[1]:.3f}]" if poa_ci else ""),
+        "- price of anarchy (utilitarian, gains): "
+        + (f"{poa:.3f}" if poa is not None else "undefined (no positive equilibrium welfare)")
+        + (f" [95% {poa_ci[0]:.3f}, {poa_ci[1]:.3f}]" if poa_ci and None not in poa_ci else ""),
         f"- equilibria: {m['equilibria']}",
         f"- Pareto frontier: {m['pareto_frontier']}",
     ]
