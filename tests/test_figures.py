@@ -39,6 +39,7 @@ def test_summary_links_exactly_the_figures_written(tmp_path: Path) -> None:
             "action_mix.png",
             "pricing_shift.png",
             "welfare_by_assistant.png",
+            "welfare_by_family.png",
             "welfare_plane.png",
         ]
     )

@@ -29,6 +29,7 @@ __all__ = [
     "plot_action_mix",
     "plot_pricing_shift",
     "plot_welfare_bars",
+    "plot_welfare_by_family",
     "plot_welfare_plane",
     "save_figure",
 ]
@@ -171,25 +172,30 @@ def _stacked_mix(
             linewidth=0.6,
             label=label,
         )
+        # many narrow bars: percentages turned upright so they stay inside their bar
+        crowded = len(names) > 6
         for rect, v in zip(bars, vals, strict=True):
-            if v >= 0.08:
+            if v >= (0.14 if crowded else 0.08):
                 ax.text(
                     rect.get_x() + rect.get_width() / 2,
                     rect.get_y() + v / 2,
                     f"{100 * v:.0f}%",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=6 if crowded else 7,
+                    rotation=90 if crowded else 0,
                     color="white",
                 )
         bottom += vals
-    for xi, (f, n) in enumerate(zip(freqs, counts, strict=True)):
+    ticks = []
+    for xi, (name, f, n) in enumerate(zip(names, freqs, counts, strict=True)):
         if f is None or not any(v for v in f.values()):
             ax.text(xi, 0.5, "n=0", ha="center", va="center", fontsize=7, color="0.4")
-        elif n is not None:
-            ax.text(xi, 1.01, f"n={n}", ha="center", va="bottom", fontsize=6, color="0.3")
-    ax.set_xticks(x, names, rotation=35, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.08)
+            ticks.append(name)
+        else:  # the count goes with the name, where it cannot collide with a neighbour's
+            ticks.append(f"{name} (n={n})" if n is not None else name)
+    ax.set_xticks(x, ticks, rotation=40, ha="right", fontsize=7)
+    ax.set_ylim(0, 1.0)
     ax.set_yticks(np.linspace(0, 1, 6), [f"{int(100 * v)}%" for v in np.linspace(0, 1, 6)])
     if legend:
         ax.figure.legend(
@@ -416,6 +422,46 @@ def plot_action_mix(metrics: Mapping[str, Any], path: str | Path) -> Path:
     axes[0].set_ylabel("share of episodes (first assistant action)")
     fig.suptitle("First action by user question type")
     return save_figure(fig, path)
+
+
+def plot_welfare_by_family(metrics: Mapping[str, Any], path: str | Path) -> Path | None:
+    """One panel per task family: each assistant's mean √(U·L) with its 95% CI, on an axis
+    zoomed to the data (differences of a few hundredths stay visible). ``None`` (nothing
+    written) without per-family data."""
+    per = _per_assistant(metrics)
+    names = _names(metrics)
+    families = sorted({f for n in names for f in (per[n].get("by_family") or {})})
+    if not names or not families:
+        return None
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.0 * len(families), 0.32 * len(names) + 1.4), layout="constrained")
+    axes = fig.subplots(1, len(families), sharey=True, squeeze=False)[0]
+    y = np.arange(len(names))[::-1]
+    for ax, fam in zip(axes, families, strict=True):
+        for yi, name in zip(y, names, strict=True):
+            b = (per[name].get("by_family") or {}).get(fam) or {}
+            m, lo, hi = (
+                b.get(k) for k in ("mutual_welfare", "mutual_welfare_lo", "mutual_welfare_hi")
+            )
+            if m is None:
+                continue
+            color = assistant_color(name, names)
+            if lo is not None and hi is not None:
+                ax.plot([lo, hi], [yi, yi], color=color, lw=1.6)
+            ax.plot([m], [yi], "o", color=color, ms=4)
+        ax.set_title(f"{fam} (n={_family_n(per, names, fam)})", fontsize=9)
+        ax.grid(axis="x", color="0.9", lw=0.6)
+        ax.set_xlabel("√(U·L), gains", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_yticks(y, names, fontsize=8)
+    fig.suptitle("Mutual welfare by task family (mean, 95% CI)", fontsize=10)
+    return save_figure(fig, path)
+
+
+def _family_n(per: Mapping[str, Any], names: Sequence[str], fam: str) -> str:
+    ns = {(per[n].get("by_family") or {}).get(fam, {}).get("n") for n in names} - {None}
+    return str(ns.pop()) if len(ns) == 1 else "varies"
 
 
 def plot_pricing_shift(

@@ -25,6 +25,7 @@ _PLOT_CAPTIONS = {
     "welfare_bars": "Mean user, LLM and mutual welfare with 95% CIs",
     "welfare_plane": "Episodes and mean points in the (U, L) plane with the Pareto frontier",
     "action_mix": "First action on detailed (DQ) and vague (VQ) questions",
+    "welfare_by_family": "Mutual welfare by task family (mean, 95% CI)",
     "pricing_shift": "First action by pricing plan",
 }
 

@@ -63,6 +63,11 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         lambda p: plots.plot_welfare_plane((rec for _, rec in iter_jsonl(rd.episodes)), metrics, p),
     )
     fig.add("action_mix", "action_mix", lambda p: plots.plot_action_mix(metrics, p))
+    fig.add(
+        "welfare_by_family",
+        "welfare_by_family",
+        lambda p: plots.plot_welfare_by_family(metrics, p),
+    )
     fig.add("pricing_shift", "pricing_shift", lambda p: plots.plot_pricing_shift(metrics, p))
     summary = {
         "experiment": "clarification_game",
