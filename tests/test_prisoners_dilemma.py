@@ -54,6 +54,18 @@ def test_experiment_writes_the_paired_game(tmp_path):
     assert m["bootstrap"]["n"] == 20
     assert 0.0 <= m["bootstrap"]["dilemma_fraction"] <= 1.0
     assert json.loads((tmp_path / "metrics.json").read_text())["game_type"] == m["game_type"]
+    # metrics.csv: the same cells in long form
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "metrics.csv").open()))
+    cell = {(r["assistant"], r["metric"], r["group"]): r for r in rows}
+    row = cell[("selfish_llm", "llm_welfare", "strategy=VQ")]
+    assert float(row["mean"]) == m["llm"][1][1] and int(row["n"]) == 6
+    assert float(row["hi"]) - float(row["mean"]) == pytest.approx(1.96 * m["llm_se"][1][1])
+    assert (
+        float(cell[("", "dilemma_fraction", "all")]["mean"]) == m["bootstrap"]["dilemma_fraction"]
+    )
+    assert len(rows) == 2 * 2 * 2 + 3
 
 
 def test_bad_policies_are_refused_naming_the_field(tmp_path):

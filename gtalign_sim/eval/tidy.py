@@ -36,7 +36,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["COLUMNS", "metrics_rows", "write_metrics_csv"]
+__all__ = [
+    "COLUMNS",
+    "empirical_game_rows",
+    "metrics_rows",
+    "write_metrics_csv",
+    "write_rows_csv",
+]
 
 COLUMNS: tuple[str, ...] = ("run", "assistant", "metric", "group", "mean", "lo", "hi", "n")
 """Columns of :func:`metrics_rows` and ``metrics.csv``, in order."""
@@ -181,7 +187,71 @@ def write_metrics_csv(metrics: Mapping[str, Any], path: str | Path, run: str) ->
     directory gets ``metrics.csv`` inside it), atomically: through a temporary file and
     ``os.replace``, so a reader sees the old file or the new one. ``None`` is written as
     an empty cell. Returns the path written."""
-    rows = metrics_rows(metrics, run)
+    return write_rows_csv(metrics_rows(metrics, run), path)
+
+
+def empirical_game_rows(metrics: Mapping[str, Any], run: str) -> list[dict[str, Any]]:
+    """Long-form rows of an empirical game's metrics (``experiment=prisoners_dilemma``):
+    per cell ``user_welfare`` and ``llm_welfare`` (assistant = the policy, group
+    ``strategy=<s>``, a normal 95% interval from the cell's standard error, ``n`` = episodes
+    per cell), and the game's ``price_of_anarchy`` (bootstrap interval) and
+    ``dilemma_fraction`` / ``same_type_fraction`` over resamples (assistant empty)."""
+    out = _Rows(run)
+    n = metrics.get("episodes_per_cell")
+    for i, strat in enumerate(metrics.get("strategies") or []):
+        for j, policy in enumerate(metrics.get("policies") or []):
+            for side, key in (("user", "user_welfare"), ("llm", "llm_welfare")):
+                mean, se = metrics[side][i][j], metrics[f"{side}_se"][i][j]
+                lo = hi = None
+                if mean is not None and se is not None:
+                    lo, hi = mean - 1.96 * se, mean + 1.96 * se
+                out.rows.append(
+                    {
+                        "run": run,
+                        "assistant": policy,
+                        "metric": key,
+                        "group": f"strategy={strat}",
+                        "mean": mean,
+                        "lo": lo,
+                        "hi": hi,
+                        "n": n,
+                    }
+                )
+    boot = metrics.get("bootstrap") or {}
+    ci = boot.get("price_of_anarchy_ci95") or [None, None]
+    out.rows.append(
+        {
+            "run": run,
+            "assistant": "",
+            "metric": "price_of_anarchy",
+            "group": "all",
+            "mean": metrics.get("price_of_anarchy"),
+            "lo": ci[0],
+            "hi": ci[1],
+            "n": n,
+        }
+    )
+    for key in ("dilemma_fraction", "same_type_fraction"):
+        out.rows.append(
+            {
+                "run": run,
+                "assistant": "",
+                "metric": key,
+                "group": "all",
+                "mean": boot.get(key),
+                "lo": None,
+                "hi": None,
+                "n": boot.get("n"),
+            }
+        )
+    return out.rows
+
+
+def write_rows_csv(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write long-form ``rows`` (columns :data:`COLUMNS`) as CSV to ``path`` (a directory
+    gets ``metrics.csv`` inside it), atomically: through a temporary file and
+    ``os.replace``, so a reader sees the old file or the new one. ``None`` is written as
+    an empty cell. Returns the path written."""
     p = Path(path)
     if p.is_dir():
         p = p / "metrics.csv"

@@ -99,6 +99,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
 
     from ..eval.empirical import EmpiricalGame, bootstrap_analysis
     from ..eval.metrics import jsonable, write_json_atomic
+    from ..eval.tidy import empirical_game_rows, write_rows_csv
     from .rundir import atomic_path, iter_jsonl, write_text_atomic
 
     policies = _policies(cfg)
@@ -126,6 +127,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         }
     )
     write_json_atomic(metrics, out / "metrics.json")
+    write_rows_csv(empirical_game_rows(metrics, run=out.name), out / "metrics.csv")
     images = []
     if s.plots:
         from ..eval.game_plots import plot_empirical_game
