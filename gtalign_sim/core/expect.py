@@ -17,14 +17,17 @@ object with the attributes of :class:`gtalign_sim.users.TaskTables`.
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import rules
-from .vocab import MODES, N_ACTIONS, VERBOSITIES, Family, Mode, StopCode, Verbosity
+from . import grid, rules
+from .grid import Paths
+from .vocab import MODES, N_ACTIONS, VERBOSITIES, Family, Mode
 from .world import WorldConfig
 
 __all__ = ["OBJECTIVES", "PlanResult", "Planner", "Rows"]
@@ -78,16 +81,22 @@ class Rows:
         """All (profile, intent, strategy) combinations, weighted
         ``strategy_weight[k, t, s] · intent_prior[t] / K``."""
         k_n = len(profiles)
-        kk, tt, ss = np.meshgrid(np.arange(k_n), np.arange(n_intents), np.arange(2), indexing="ij")
-        kk, tt, ss = kk.ravel(), tt.ravel(), ss.ravel()
+        per = n_intents * 2  # rows per profile: (intent, strategy), strategy fastest
+        kk = np.repeat(np.arange(k_n), per)
+        tt = np.tile(np.repeat(np.arange(n_intents), 2), k_n)
+        ss = np.tile(np.arange(2), k_n * n_intents)
         sw = np.asarray(strategy_weight, float)[kk, tt, ss]
         w = sw * np.asarray(intent_prior, float)[tt] / max(k_n, 1)
-        cols = {
-            name: np.array([float(getattr(p, name)) for p in profiles])[kk]
-            for name in _PROFILE_COLUMNS
-        }
-        lo = np.array([float(p.length_band[0]) for p in profiles])[kk]
-        hi = np.array([float(p.length_band[1]) for p in profiles])[kk]
+        table = np.array(
+            [
+                [float(getattr(p, name)) for name in _PROFILE_COLUMNS]
+                + [float(p.length_band[0]), float(p.length_band[1])]
+                for p in profiles
+            ],
+            dtype=float,
+        ).reshape(k_n, len(_PROFILE_COLUMNS) + 2)[kk]
+        cols = {name: table[:, j].copy() for j, name in enumerate(_PROFILE_COLUMNS)}
+        lo, hi = table[:, -2].copy(), table[:, -1].copy()
         return cls(intent=tt, strategy=ss, weight=w, band_lo=lo, band_hi=hi, **cols)
 
     def select(self, mask: np.ndarray) -> Rows:
@@ -107,24 +116,6 @@ class PlanResult:
     user: float
     llm: float
     mass: float
-
-
-@dataclass
-class _Paths:
-    row: np.ndarray
-    prob: np.ndarray
-    led: rules.Ledger
-
-    def take(self, idx: Any) -> _Paths:
-        return _Paths(self.row[idx], self.prob[idx], self.led.map(lambda x: x[idx]))
-
-    def __len__(self) -> int:
-        return len(self.prob)
-
-
-_CQ = MODES.index(Mode.CQ.value)
-_AQ = MODES.index(Mode.AQ.value)
-_STD = int(Verbosity.STANDARD)
 
 
 class Planner:
@@ -157,12 +148,13 @@ class Planner:
         else:
             self.objective_name = "custom"
         self.objective = objective
-        self.rates = world.rates(pricing)
+        self.rates = rules.price_rates(world, pricing)
         task = tables.task
         self.p_ok = np.array([world.p_correct(task.difficulty, v) for v in range(len(VERBOSITIES))])
         self.judged_length = task.family != Family.WRITING.value
         self.unambiguous = not task.ambiguous
         self.reply_tok = np.stack([tables.reply_tokens[k] for k in range(5)])  # (kind, T)
+        self._facts: dict[Any, grid.ActionFacts] = {}  # when the tables keep no memo
 
     def subset(self, mask: np.ndarray) -> Planner:
         """The same planner over the rows where ``mask`` is true."""
@@ -177,10 +169,11 @@ class Planner:
         for which a redundant question can pay (a billed turn)."""
         if self.objective_name == "llm":
             return tuple(range(N_ACTIONS))
-        return tuple(a for a in range(N_ACTIONS) if a // len(VERBOSITIES) != _CQ)
+        cq = MODES.index(Mode.CQ.value)
+        return tuple(a for a in range(N_ACTIONS) if a // len(VERBOSITIES) != cq)
 
     # -------------------------------------------------------------- start state
-    def initial_paths(self) -> _Paths:
+    def initial_paths(self) -> Paths:
         """One path per row: the ledger right after the opening question."""
         r = self.rows
         s = r.strategy
@@ -190,130 +183,49 @@ class Planner:
             effort_detail=r.effort_detail,
             question_tokens=self.t.question_tokens[s, r.intent],
         )
-        return _Paths(np.arange(len(r)), r.weight.astype(float), led)
+        return Paths(np.arange(len(r)), r.weight.astype(float), led)
 
     # --------------------------------------------------------------------- step
     def step(
-        self, st: _Paths, node: np.ndarray, n_nodes: int, actions: Sequence[int]
-    ) -> tuple[np.ndarray, np.ndarray, _Paths, np.ndarray]:
-        """Apply every action in ``actions`` to every alive path.
-
-        Paths belong to decision nodes (``node`` in ``0..n_nodes-1``); child node
-        ``node * A + a`` is "that node, then action ``a``". Returns ``(ends, mass, alive,
-        alive_node)``: ``ends[n*A + a] = (Σ p·objective, Σ p·U, Σ p·L)`` over paths that
-        end right after that action, ``mass`` the probability entering each child, and
-        the alive paths with their child node ids.
-        """
-        r, t, w = self.rows, self.t, self.world
-        acts = np.asarray(actions, dtype=int)
-        n_act = len(acts)
-        modes = (acts // len(VERBOSITIES))[:, None, None]
-        v = (acts % len(VERBOSITIES))[:, None, None]
-        is_cq, is_aq = modes == _CQ, modes == _AQ
-        ok = np.array([1, 0])[None, :, None]
-        row = st.row[None, None, :]
-        ti = r.intent[st.row][None, None, :]
-        assumed = np.where(st.led.known, r.intent[st.row], t.default)[None, None, :]
-        p_ok = self.p_ok[v]
-        bprob = np.where(is_cq, np.where(ok == 1, 1.0, 0.0), np.where(ok == 1, p_ok, 1 - p_ok))
-        prob = st.prob[None, None, :] * bprob  # (A, 2, N)
-        shape = prob.shape
-        visible = np.where(
-            is_cq,
-            t.cq_tokens[v],
-            t.answer_tokens[assumed, v, ok] + np.where(is_aq, t.followup_tokens[assumed, v, ok], 0),
+        self,
+        st: Paths,
+        node: np.ndarray,
+        n_nodes: int,
+        actions: Sequence[int],
+        *,
+        want_ends: bool = True,
+        want_mass: bool = True,
+        objectives: Sequence[Callable[[Any, Any], Any]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, Paths, np.ndarray]:
+        """Apply every action in ``actions`` to every alive path (:func:`grid.step`)."""
+        return grid.step(
+            self,
+            st,
+            node,
+            n_nodes,
+            actions,
+            want_ends=want_ends,
+            want_mass=want_mass,
+            objectives=objectives,
         )
-        words = t.answer_words[assumed, v, ok] + np.where(
-            is_aq, t.followup_words[assumed, v, ok], 0.0
-        )
-        q_u = np.where(is_aq, t.aq_q_user[assumed, v, ok, ti], t.q_user[assumed, v, ok, ti])
-        q_l = np.where(is_aq, t.aq_q_llm[assumed, v, ok, ti], t.q_llm[assumed, v, ok, ti])
-        led = st.led.map(lambda x: x[None, None, :])
-        led, code = rules.account_turn(
-            led,
-            mode=np.broadcast_to(modes, shape),
-            prompt=w.system_tokens + led.ctx,
-            completion=visible + w.reasoning_tokens,
-            visible=visible,
-            words=words,
-            q_user=q_u,
-            q_llm=q_l,
-            reading_cost=r.reading_cost[row],
-            money_value=r.money_value[row],
-            band_lo=r.band_lo[row],
-            band_hi=r.band_hi[row],
-            misfit_cost=r.misfit_cost[row],
-            satisfaction=r.satisfaction[row],
-            patience=r.patience[row],
-            rates=self.rates,
-            world=w,
-            judged_length=self.judged_length,
-        )
-        kind = rules.reply_kind(np.broadcast_to(modes, shape), led.known)
-        reply_tokens = self.reply_tok[kind, ti]
-        gain, cost = rules.reply_decision(
-            led,
-            kind,
-            p_standard=self.p_ok[_STD],
-            answer_tokens=t.answer_tokens[ti, _STD, 1],
-            reply_tokens=reply_tokens,
-            effort_answer=r.effort_answer[row],
-            time_cost=r.time_cost[row],
-            reading_cost=r.reading_cost[row],
-            money_value=r.money_value[row],
-            rates=self.rates,
-            world=w,
-        )
-        keep = prob > 0
-        cont = keep & (code == int(StopCode.CONTINUE)) & (gain > cost)
-        end = keep & ~cont
-        end_idx, cont_idx = np.nonzero(end.ravel())[0], np.nonzero(cont.ravel())[0]
-
-        def pick(x: Any, idx: np.ndarray) -> np.ndarray:
-            return np.broadcast_to(x, shape).reshape(-1)[idx]
-
-        child = np.broadcast_to(
-            node[None, None, :] * n_act + np.arange(n_act)[:, None, None], shape
-        )
-        n_child = n_nodes * n_act
-        mass = np.bincount(child[keep], weights=prob[keep], minlength=n_child)
-        ends = np.zeros((n_child, 3))
-        if len(end_idx):
-            led_end = led.map(lambda x: pick(x, end_idx))
-            u_val, _ = rules.user_gain(led_end, w)
-            l_val, _ = rules.provider_gain(led_end, u_val, w)
-            obj = np.asarray(self.objective(u_val, l_val), float)
-            pe, ce = prob.reshape(-1)[end_idx], child.reshape(-1)[end_idx]
-            ends[:, 0] = np.bincount(ce, weights=pe * obj, minlength=n_child)
-            ends[:, 1] = np.bincount(ce, weights=pe * u_val, minlength=n_child)
-            ends[:, 2] = np.bincount(ce, weights=pe * l_val, minlength=n_child)
-        if not len(cont_idx):
-            return ends, mass, _empty(), np.zeros(0, dtype=int)
-        led_c = led.map(lambda x: pick(x, cont_idx))
-        rowc = pick(row, cont_idx)
-        led_c = rules.account_reply(
-            led_c,
-            pick(kind, cont_idx),
-            effort_answer=r.effort_answer[rowc],
-            time_cost=r.time_cost[rowc],
-            reply_tokens=pick(reply_tokens, cont_idx),
-            world=w,
-        )
-        return ends, mass, _Paths(rowc, pick(prob, cont_idx), led_c), pick(child, cont_idx)
 
     # ----------------------------------------------------------------- search
-    def condition(self, prefix: Sequence[int]) -> _Paths:
+    def condition(self, prefix: Sequence[int]) -> Paths:
         """The alive paths after the assistant's past actions (the user kept replying)."""
         st = self.initial_paths()
+        if len(prefix):
+            st = grid.alive(st)
         for a in prefix:
-            _, _, st, _ = self.step(st, np.zeros(len(st), dtype=int), 1, [a])
+            _, _, st, _ = self.step(
+                st, np.zeros(len(st), dtype=int), 1, [a], want_ends=False, want_mass=False
+            )
             if not len(st):
                 break
         return st
 
     def tree(
         self,
-        st: _Paths,
+        st: Paths,
         node: np.ndarray,
         n_roots: int,
         first: Sequence[int],
@@ -323,35 +235,100 @@ class Planner:
 
         Expands every level of the game tree (``first`` actions now, ``later`` after),
         then backs up: a node's value is the best action's ended mass plus its child's.
+        Paths of probability zero contribute nothing and are dropped first.
         """
+        return self._expand(st, node, n_roots, first, later, (self.objective,))[0]
+
+    def _expand(
+        self,
+        st: Paths,
+        node: np.ndarray,
+        n_roots: int,
+        first: Sequence[int],
+        later: Sequence[int],
+        objectives: Sequence[Callable[[Any, Any], Any]],
+    ) -> list[np.ndarray]:
+        """:meth:`tree` for each objective in ``objectives`` (one expansion)."""
+        alive = st.prob > 0
+        if not alive.all():
+            st, node = st.take(alive), node[alive]
+        n_obj = len(objectives)
+        if not len(st):
+            return [np.zeros((n_roots, len(first), 3)) for _ in range(n_obj)]
         levels: list[tuple[np.ndarray, int]] = []
         n_nodes = n_roots
         actions: Sequence[int] = first
         while True:
-            ends, _, st, node = self.step(st, node, n_nodes, actions)
-            levels.append((ends.reshape(n_nodes, len(actions), 3), len(actions)))
+            ends, _, st, node = self.step(
+                st, node, n_nodes, actions, want_mass=False, objectives=objectives
+            )
+            levels.append((ends.reshape(n_nodes, len(actions), n_obj + 2), len(actions)))
             n_nodes *= len(actions)
             if not len(st):
                 break
             actions = later
-        child_value = np.zeros((n_nodes, 3))
-        for ends3, n_act in reversed(levels[1:]):
-            total = ends3 + child_value.reshape(ends3.shape[0], n_act, 3)
-            child_value = total[np.arange(total.shape[0]), np.argmax(total[..., 0], axis=1)]
-        ends3, n_act = levels[0]
-        return ends3 + child_value.reshape(ends3.shape[0], n_act, 3)
+        out = []
+        for k in range(n_obj):
+            cols = [k, n_obj, n_obj + 1]  # (objective k, U, L)
+            child_value = np.zeros((n_nodes, 3))
+            for ends_k, n_act in reversed(levels[1:]):
+                total = ends_k[..., cols] + child_value.reshape(ends_k.shape[0], n_act, 3)
+                child_value = total[np.arange(total.shape[0]), np.argmax(total[..., 0], axis=1)]
+            ends_k, n_act = levels[0]
+            out.append(ends_k[..., cols] + child_value.reshape(ends_k.shape[0], n_act, 3))
+        return out
+
+    def _shared(self, query: tuple[Any, ...], compute: Callable[[Any], Any]) -> Any:
+        """``compute(objectives)`` for this planner's objective, memoised across planners.
+
+        ``compute`` returns ``(mass, totals per objective)`` (or ``None``) and is a pure
+        function of the planner's inputs and ``query``. For a named objective it runs
+        once for all of :data:`OBJECTIVES` (one expansion of the tree, one backup each)
+        and the result is kept (bounded, for the process) under a digest of those
+        inputs: planners that differ only in their objective — the exact best
+        responses on the same hypotheses — then share it.
+        """
+        name = self.objective_name
+        if name not in OBJECTIVES:
+            res = compute((self.objective,))
+            return None if res is None else (res[0], res[1][0])
+        h = hashlib.blake2b(grid.planner_key(self), digest_size=20)
+        h.update(repr(query).encode())
+        key = h.digest()
+        if key in _SHARED_RESULTS:
+            _SHARED_RESULTS.move_to_end(key)
+            hit = _SHARED_RESULTS[key]
+        else:
+            res = compute(_SHARED_OBJECTIVES)
+            hit = None if res is None else (res[0], dict(zip(_SHARED_NAMES, res[1], strict=True)))
+            _SHARED_RESULTS[key] = hit
+            if len(_SHARED_RESULTS) > _SHARED_MAX:
+                _SHARED_RESULTS.popitem(last=False)
+        if hit is None:
+            return None
+        mass, totals = hit
+        return np.copy(mass), totals[name].copy()
 
     def best(
         self, prefix: Sequence[int] = (), candidates: Sequence[int] | None = None
     ) -> PlanResult:
         """The best next action after ``prefix`` by expectimax over the rest of the game."""
-        st = self.condition(prefix)
-        mass = float(st.prob.sum()) if len(st) else 0.0
-        first = tuple(candidates if candidates is not None else range(N_ACTIONS))
-        if mass <= 0:
+        first = tuple(int(a) for a in (candidates if candidates is not None else range(N_ACTIONS)))
+        prefix = tuple(int(a) for a in prefix)
+        later = self.continuation_actions
+
+        def compute(objectives: Any) -> Any:
+            st = self.condition(prefix)
+            mass = float(st.prob.sum()) if len(st) else 0.0
+            if mass <= 0:
+                return None
+            zeros = np.zeros(len(st), dtype=int)
+            return mass, self._expand(st, zeros, 1, first, later, objectives)
+
+        res = self._shared(("best", prefix, first, later), compute)
+        if res is None:
             return PlanResult((first[0],), float("nan"), float("nan"), float("nan"), 0.0)
-        total = self.tree(st, np.zeros(len(st), dtype=int), 1, first, self.continuation_actions)
-        total = total[0]
+        mass, total = float(res[0]), res[1][0]
         a = int(np.argmax(total[:, 0]))
         return PlanResult((first[a],), *(total[a] / mass), mass)
 
@@ -368,13 +345,28 @@ class Planner:
         action the plan is ``continuation`` on every turn, or the best continuation for
         the objective when ``None``. Returns ``(values (n_roots, 9, 3), mass (n_roots,))``.
         """
-        st = self.condition(prefix)
-        if not len(st):
+        prefix = tuple(int(a) for a in prefix)
+        later = self.continuation_actions if continuation is None else (int(continuation),)
+        root_of_row = np.asarray(root_of_row)
+
+        def compute(objectives: Any) -> Any:
+            st = self.condition(prefix)
+            if not len(st):
+                return None
+            roots = root_of_row[st.row]
+            mass = np.bincount(roots, weights=st.prob, minlength=n_roots)
+            first = tuple(range(N_ACTIONS))
+            return mass, self._expand(st, roots, n_roots, first, later, objectives)
+
+        if n_roots <= _SHARED_MAX_ROOTS:
+            query = ("values", prefix, later, n_roots, root_of_row.dtype.str, root_of_row.tobytes())
+            res = self._shared(query, compute)
+        else:  # one root per hypothesis (the users' own model): too large to keep
+            res = compute((self.objective,))
+            res = None if res is None else (res[0], res[1][0])
+        if res is None:
             return np.full((n_roots, N_ACTIONS, 3), np.nan), np.zeros(n_roots)
-        roots = np.asarray(root_of_row)[st.row]
-        mass = np.bincount(roots, weights=st.prob, minlength=n_roots)
-        later = self.continuation_actions if continuation is None else (continuation,)
-        total = self.tree(st, roots, n_roots, tuple(range(N_ACTIONS)), later)
+        mass, total = res
         with np.errstate(invalid="ignore", divide="ignore"):
             return total / mass[:, None, None], mass
 
@@ -388,6 +380,8 @@ class Planner:
         return PlanResult((action, continuation), *(total[0, 0] / mass), mass)
 
 
-def _empty() -> _Paths:
-    z = np.zeros(0)
-    return _Paths(np.zeros(0, dtype=int), z, rules.Ledger.start(z, z, z, z))
+_SHARED_NAMES: tuple[str, ...] = ("mutual", "sum", "user", "llm")
+_SHARED_OBJECTIVES = tuple(OBJECTIVES[n] for n in _SHARED_NAMES)
+_SHARED_MAX_ROOTS = 4
+_SHARED_RESULTS: OrderedDict[bytes, Any] = OrderedDict()
+_SHARED_MAX = 8192  # entries of a few hundred bytes

@@ -35,6 +35,7 @@ from .vocab import Mode, ReplyKind, StopCode
 from .world import PriceRates, WorldConfig
 
 __all__ = [
+    "LEDGER_FIELDS",
     "LEVEL_OFFSET",
     "LLM_TERMS",
     "USER_TERMS",
@@ -44,12 +45,14 @@ __all__ = [
     "length_misfit",
     "level",
     "mutual",
+    "price_rates",
     "provider_gain",
     "reply_decision",
     "reply_effort",
     "reply_kind",
     "retention",
     "user_gain",
+    "user_gain_value",
 ]
 
 LEVEL_OFFSET = 1.0
@@ -136,11 +139,33 @@ class Ledger:
 
     def map(self, fn: Any) -> Ledger:
         """A ledger with ``fn`` applied to every field."""
-        return Ledger(**{f.name: fn(getattr(self, f.name)) for f in dataclasses.fields(self)})
+        return Ledger(*[fn(getattr(self, name)) for name in LEDGER_FIELDS])
+
+    @classmethod
+    def concat(cls, ledgers: list[Ledger]) -> Ledger:
+        """The 1-d ledgers one after the other (field by field)."""
+        return cls(
+            *[np.concatenate([getattr(led, name) for led in ledgers]) for name in LEDGER_FIELDS]
+        )
 
     def scalars(self) -> dict[str, float]:
         """Every field as a float (for 0-d ledgers, e.g. one episode)."""
         return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+LEDGER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Ledger))
+"""The :class:`Ledger` field names, in order."""
+
+
+def _discount(world: WorldConfig, turns: Any) -> np.ndarray:
+    """``world.discount ** turns`` elementwise (one power for a constant array, as the
+    paths of one tree level are; the same numbers)."""
+    turns = np.asarray(turns)
+    if turns.size > 8:
+        first = turns.flat[0]
+        if (turns == first).all():
+            return np.full(turns.shape, np.power(world.discount, first))
+    return np.power(world.discount, turns)
 
 
 def length_misfit(words: Any, lo: Any, hi: Any, weight: Any) -> np.ndarray:
@@ -188,7 +213,7 @@ def account_turn(
     mode = np.asarray(mode)
     answered = mode != _CQ
     k = led.turns
-    disc = np.power(world.discount, k)
+    disc = _discount(world, k)
     qd_u = disc * _f(q_user)
     qd_l = disc * _f(q_llm)
     better = answered & ((qd_u > led.q_user) | ((qd_u == led.q_user) & (qd_l > led.q_llm)))
@@ -269,7 +294,7 @@ def reply_decision(
     default user replies when gain > cost.
     """
     p = _f(p_standard)
-    gain = np.maximum(np.power(world.discount, led.turns) * p - led.q_user, 0.0)
+    gain = np.maximum(_discount(world, led.turns) * p - led.q_user, 0.0)
     prompt = world.system_tokens + led.ctx + _f(reply_tokens)
     completion = _f(answer_tokens) + world.reasoning_tokens
     money = _f(money_value) * (rates.user_in * prompt + rates.user_out * completion)
@@ -302,6 +327,25 @@ def account_reply(
     )
 
 
+_RATES: dict[tuple[str, tuple[tuple[str, Any], ...]], PriceRates] = {}
+
+
+def price_rates(world: WorldConfig, plan: str) -> PriceRates:
+    """``world.rates(plan)``, memoised on the plan's name and parameters (the rates are
+    a pure function of them; a changed parameter is a new entry)."""
+    params = world.pricing.get(plan) if isinstance(plan, str) else None
+    try:
+        key = (plan, tuple(sorted(params.items())))
+        hit = _RATES.get(key)
+    except (AttributeError, TypeError):  # no parameters, or unhashable ones
+        return world.rates(plan)
+    if hit is None:
+        if len(_RATES) > 64:
+            _RATES.clear()
+        hit = _RATES[key] = world.rates(plan)
+    return hit
+
+
 def retention(u: Any, world: WorldConfig) -> np.ndarray:
     """The probability that the user comes back after an episode with user gain ``u``."""
     return np.clip(world.retention_base + world.retention_slope * _f(u), 0.0, 1.0)
@@ -318,7 +362,16 @@ def user_gain(led: Ledger, world: WorldConfig) -> tuple[np.ndarray, dict[str, np
         "misfit": -_f(led.misfit),
         "wrong": -world.wrong_answer_cost * _f(led.wrong),
     }
-    return sum(terms.values()), terms  # type: ignore[return-value]
+    return user_gain_value(led, world), terms
+
+
+def user_gain_value(led: Ledger, world: WorldConfig) -> np.ndarray:
+    """:func:`user_gain` without its terms: the terms summed in their order from 0,
+    each cost subtracted (``x - c`` is exactly ``x + (-c)``)."""
+    u = 0 + _f(led.q_user)
+    for cost in (led.effort, led.time, led.reading, led.money, led.misfit):
+        u = u - _f(cost)
+    return u - world.wrong_answer_cost * _f(led.wrong)
 
 
 def provider_gain(

@@ -173,21 +173,23 @@ def format_number(x: Fraction | int, *, money: bool = False) -> str:
     ``money=True`` writes two decimals unless the amount is whole (``12.5`` → ``12.50``).
     """
     x = Fraction(x)
-    if x.denominator == 1:
-        return str(x.numerator)
-    den = x.denominator
-    for p in (2, 5):
-        while den % p == 0:
-            den //= p
-    if den != 1:
-        return f"{x.numerator}/{x.denominator}"
-    places = 0
-    while (x * 10**places).denominator != 1:
-        places += 1
+    num, den = x.numerator, x.denominator
+    if den == 1:
+        return str(num)
+    rest, twos, fives = den, 0, 0
+    while rest % 2 == 0:
+        rest //= 2
+        twos += 1
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return f"{num}/{den}"
+    places = max(twos, fives)  # the fewest decimals that make x whole: 10**places % den == 0
     if money:
         places = max(places, 2)
-    digits = str(abs((x * 10**places).numerator)).rjust(places + 1, "0")
-    sign = "-" if x < 0 else ""
+    digits = str(abs(num) * 10**places // den).rjust(places + 1, "0")
+    sign = "-" if num < 0 else ""
     return f"{sign}{digits[:-places]}.{digits[-places:]}"
 
 

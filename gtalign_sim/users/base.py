@@ -254,7 +254,7 @@ class BaseUser(ABC):
             misfit_cost=prof.misfit_cost,
             satisfaction=prof.satisfaction,
             patience=prof.patience,
-            rates=self.world.rates(prof.pricing),
+            rates=rules.price_rates(self.world, prof.pricing),
             world=self.world,
             judged_length=task.family != Family.WRITING.value,
         )
@@ -284,7 +284,7 @@ class BaseUser(ABC):
             time_cost=prof.time_cost,
             reading_cost=prof.reading_cost,
             money_value=prof.money_value,
-            rates=self.world.rates(prof.pricing),
+            rates=rules.price_rates(self.world, prof.pricing),
             world=self.world,
         )
         gain, cost = float(gain), float(cost)

@@ -164,13 +164,16 @@ class ParametricUser(BaseUser):
         """``(K, T)`` P(VQ) for hypothetical ``profiles`` and every intent of ``task``
         (what the oracle uses: exactly this user model, vectorised)."""
         vals = strategy_values(task, profiles, self.world, pricing)  # (K, T, 2, 9)
-        eu = np.stack(
-            [
-                (self.belief_of(p.persona, pricing)[None] * vals[k]).sum(axis=-1)
-                + self.residual_of(p.persona, pricing)
-                for k, p in enumerate(profiles)
-            ]
-        )  # (K, T, 2)
+        by_type: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for p in profiles:  # one belief and residual per persona (of this plan)
+            if p.persona not in by_type:
+                by_type[p.persona] = (
+                    self.belief_of(p.persona, pricing),
+                    self.residual_of(p.persona, pricing),
+                )
+        belief = np.stack([by_type[p.persona][0] for p in profiles])  # (K, 2, 9)
+        residual = np.stack([by_type[p.persona][1] for p in profiles])  # (K, 2)
+        eu = (belief[:, None] * vals).sum(axis=-1) + residual[:, None]  # (K, T, 2)
         rat = np.array([p.rationality for p in profiles])[:, None]
         bias = np.array([p.vague_bias for p in profiles])[:, None]
         return _logistic(rat * (eu[..., 1] - eu[..., 0]) + bias)

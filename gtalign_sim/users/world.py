@@ -9,7 +9,7 @@ and judge scores the environment produces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,9 @@ class TaskTables:
     followup_words: np.ndarray  # (A, V, 2)
     question_tokens: np.ndarray  # (2, T): DQ / VQ opening message
     reply_tokens: np.ndarray  # (5, T): ReplyKind order
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    """What planners derive from these tables (their digest, the per-action facts), kept
+    with them: pure functions of the tables, which are never changed after :meth:`build`."""
 
     @classmethod
     def cached(cls, task: Task, renderer: TemplateRenderer | None = None) -> TaskTables:
