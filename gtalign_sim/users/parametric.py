@@ -76,6 +76,12 @@ def _strategy_values(
     return values[..., 1].reshape(k_n, n_t, 2, N_ACTIONS)
 
 
+def _choice(eu: Any, rationality: Any, vague_bias: Any) -> Any:
+    """P(VQ) of the logit choice over ``eu[..., s]`` = ``[EU(DQ), EU(VQ)]`` (the one place
+    the choice model is written; every caller goes through it)."""
+    return _logistic(rationality * (eu[..., 1] - eu[..., 0]) + vague_bias)
+
+
 def _logistic(z: Any) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
@@ -142,7 +148,7 @@ class ParametricUser(BaseUser):
     def p_vague(self, task: Task, profile: UserProfile) -> float:
         """This user's probability of asking vaguely about ``task``."""
         eu = self.expected_gains(task, profile)
-        return float(_logistic(profile.rationality * (eu[1] - eu[0]) + profile.vague_bias))
+        return float(_choice(eu, profile.rationality, profile.vague_bias))
 
     @staticmethod
     def choice_probability(
@@ -155,8 +161,7 @@ class ParametricUser(BaseUser):
         ``residual[..., s]`` (:meth:`residual_of`); the rest broadcast over users.
         """
         eu = (np.asarray(belief) * np.asarray(values)).sum(axis=-1) + np.asarray(residual)
-        z = np.asarray(rationality) * (eu[..., 1] - eu[..., 0]) + np.asarray(vague_bias)
-        return np.asarray(_logistic(z), dtype=float)
+        return np.asarray(_choice(eu, np.asarray(rationality), np.asarray(vague_bias)), float)
 
     def vague_probabilities(
         self, task: Task, profiles: Sequence[UserProfile], pricing: str
@@ -176,7 +181,7 @@ class ParametricUser(BaseUser):
         eu = (belief[:, None] * vals).sum(axis=-1) + residual[:, None]  # (K, T, 2)
         rat = np.array([p.rationality for p in profiles])[:, None]
         bias = np.array([p.vague_bias for p in profiles])[:, None]
-        return _logistic(rat * (eu[..., 1] - eu[..., 0]) + bias)
+        return _choice(eu, rat, bias)
 
     def reset(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> Any:
         """As :meth:`BaseUser.reset` (a forced strategy skips the choice and the prediction)."""
@@ -186,11 +191,7 @@ class ParametricUser(BaseUser):
     def choose_strategy(self, task: Task, profile: UserProfile, rng: np.random.Generator) -> str:
         """Draw DQ/VQ from the logit choice model (one uniform draw from ``rng``)."""
         self._predicted = self.expected_gains(task, profile)
-        self.last_p_vague = float(
-            _logistic(
-                profile.rationality * (self._predicted[1] - self._predicted[0]) + profile.vague_bias
-            )
-        )
+        self.last_p_vague = float(_choice(self._predicted, profile.rationality, profile.vague_bias))
         return Strategy.VQ.value if rng.random() < self.last_p_vague else Strategy.DQ.value
 
     # ---------------------------------------------------------------- learning
