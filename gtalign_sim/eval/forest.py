@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .plots import save_figure  # the one saver: format from the suffix, dpi from plot_dpi
+
 __all__ = [
     "DPI",
     "Estimate",
@@ -176,17 +178,9 @@ def plane_axis(
     ax.grid(alpha=0.3)
 
 
-def save_figure(fig: Any, path: str | Path) -> Path:
-    """Write ``fig`` as PNG (150 dpi) to ``path``, creating parent directories."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=DPI, format="png")
-    return p
-
-
 def plot_forest(panels: Sequence[Panel], path: str | Path, title: str | None = None) -> Path:
     """One forest per panel, side by side (row labels only on the first panel when every
-    panel has the same rows); writes ``path`` (PNG) and returns it."""
+    panel has the same rows); writes ``path`` (format from its suffix) and returns it."""
     if not panels:
         raise ValueError("panels must hold at least one Panel")
     labels = [[e.label for e in p.estimates] for p in panels]
