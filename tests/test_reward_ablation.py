@@ -234,3 +234,15 @@ def test_bad_options_are_refused_before_any_work(tmp_path, override, field):
     assert "\n" not in str(err.value)
     assert "valid choices" in str(err.value) or "needs 'oracle'" in str(err.value)
     assert not (tmp_path / "episodes.jsonl").exists()
+
+
+def test_metrics_csv_holds_the_metrics_in_long_form(ablation_run):
+    import csv
+
+    out, metrics, _ = ablation_run
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    cell = {(r["assistant"], r["metric"], r["group"]): r for r in rows}
+    for name, block in metrics["assistant_metrics"].items():
+        row = cell[(name, "mutual_welfare", "all")]
+        assert float(row["mean"]) == block["mutual_welfare"]["mean"]
+        assert int(row["n"]) == block["mutual_welfare"]["n"]

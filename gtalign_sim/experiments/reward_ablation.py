@@ -204,7 +204,9 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     from ..eval import plots, summary_markdown
     from ..eval.columns import Columns
     from ..eval.metrics import MetricsAccumulator, write_json_atomic
-    from .rundir import atomic_path, iter_jsonl, write_text_atomic
+    from ..eval.tidy import write_metrics_csv
+    from .figures import FigureWriter
+    from .rundir import iter_jsonl, write_text_atomic
 
     objectives, inference = options(cfg)
     out = rd.path
@@ -221,28 +223,18 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     del acc
     metrics["reward_ablation"] = ablation = analyse(groups, objectives, inference)
     write_json_atomic(metrics, out / "metrics.json")
-    images: dict[str, str] = {}
-    if s.plots:
-
-        def plot(key: str, name: str, draw: Any) -> None:
-            with atomic_path(out / name) as tmp:
-                if draw(tmp) is None:  # the writer declined (nothing to plot)
-                    return
-            images[key] = name
-
-        plot("reward_ablation", "reward_ablation.png", lambda p: plot_ablation(ablation, p))
-        plot(
-            "welfare_plane",
-            "welfare_plane.png",
-            lambda p: plots.plot_welfare_plane(
-                (rec for _, rec in iter_jsonl(rd.episodes)), metrics, p
-            ),
-        )
-        plot("action_mix", "action_mix.png", lambda p: plots.plot_action_mix(metrics, p))
-        if len(s.population.pricing) > 1:
-            plot(
-                "pricing_shift", "pricing_shift.png", lambda p: plots.plot_pricing_shift(metrics, p)
-            )
+    write_metrics_csv(metrics, out / "metrics.csv", run=out.name)
+    fig = FigureWriter(out, s.plots, s.plot_formats, s.plot_dpi)
+    fig.add("reward_ablation", "reward_ablation", lambda p: plot_ablation(ablation, p))
+    fig.add(
+        "welfare_plane",
+        "welfare_plane",
+        lambda p: plots.plot_welfare_plane((rec for _, rec in iter_jsonl(rd.episodes)), metrics, p),
+    )
+    fig.add("action_mix", "action_mix", lambda p: plots.plot_action_mix(metrics, p))
+    if len(s.population.pricing) > 1:
+        fig.add("pricing_shift", "pricing_shift", lambda p: plots.plot_pricing_shift(metrics, p))
+    images = fig.links
     head = _ablation_markdown(ablation, metrics["pareto"], s, wall, images.get("reward_ablation"))
     config_summary = {
         "experiment": "reward_ablation",
@@ -265,7 +257,8 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     if s.print_table:
         print(head)
         print(
-            f"wrote {out}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images.values())}"
+            f"wrote {out}/: episodes.jsonl, metrics.json, metrics.csv, summary.md, "
+            + ", ".join(fig.written)
         )
     return metrics
 
