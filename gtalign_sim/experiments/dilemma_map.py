@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .prisoners_dilemma import CELL_FIELDS
 from .runner import Arm, Plan, report_experiment, run_experiment
 from .settings import Settings, container, fraction_field, int_field
 
@@ -49,23 +50,7 @@ SCALES: dict[str, str] = {
 }
 """Axis parameters that scale a quantity, with what they multiply."""
 
-_KEEP = (
-    "assistant",
-    "strategy",
-    "x",
-    "y",
-    "episode",
-    "seed",
-    "task_id",
-    "family",
-    "user_welfare",
-    "llm_welfare",
-    "mutual_welfare",
-    "actions",
-    "stop_reason",
-    "turns",
-    "failure",
-)
+_KEEP = (*CELL_FIELDS, "x", "y")
 
 
 def allowed_params() -> tuple[str, ...]:

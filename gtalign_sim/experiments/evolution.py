@@ -32,27 +32,13 @@ from typing import Any
 
 import numpy as np
 
+from .prisoners_dilemma import CELL_FIELDS, arms, plan
 from .prisoners_dilemma import STRATEGIES as PD_STRATEGIES
-from .prisoners_dilemma import arms, plan
 from .runner import report_experiment, run_experiment
 from .settings import Settings, container
 
 __all__ = ["arms", "check", "plan", "report", "report_run", "run"]
 
-_KEEP = (
-    "assistant",
-    "strategy",
-    "episode",
-    "seed",
-    "task_id",
-    "family",
-    "user_welfare",
-    "llm_welfare",
-    "mutual_welfare",
-    "actions",
-    "stop_reason",
-    "turns",
-)
 
 _DEFAULTS: dict[str, Any] = {
     "grid": 5,
@@ -140,7 +126,7 @@ def run(cfg: Any) -> dict[str, Any]:
     Run directory, ``resume=true`` and signals as in
     :func:`gtalign_sim.experiments.runner.run_experiment`."""
     check(cfg)  # before any work
-    return run_experiment(cfg, arms, report, plan=plan, keep=_KEEP)
+    return run_experiment(cfg, arms, report, plan=plan, keep=CELL_FIELDS)
 
 
 def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .prisoners_dilemma import matrix_table
+
 __all__ = ["summary_markdown"]
 
 
@@ -44,16 +46,8 @@ def _stage(m: Mapping[str, Any]) -> list[str]:
         f"{st['episodes_per_cell']} paired episodes per cell, scenario={m['scenario']}, "
         f"pricing {m['pricing']}; mean gains ± 95% CI (1.96 SE):",
         "",
-        "| strategy | " + " | ".join(st["policies"]) + " |",
-        "|---|" + "---|" * len(st["policies"]),
+        *matrix_table(st),
     ]
-    for i, s in enumerate(st["strategies"]):
-        cells = [
-            f"U {st['user'][i][j]:.3f}±{1.96 * st['user_se'][i][j]:.3f}, "
-            f"L {st['llm'][i][j]:.3f}±{1.96 * st['llm_se'][i][j]:.3f}"
-            for j in range(len(st["policies"]))
-        ]
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"- game type **{st['game_type']}** (same in {b['same_type_fraction']:.0%} of "

@@ -24,9 +24,9 @@ from omegaconf import OmegaConf
 from .runner import Arm, Plan, report_experiment, run_experiment
 from .settings import Settings, int_field
 
-__all__ = ["arms", "plan", "report", "report_run", "run"]
+__all__ = ["CELL_FIELDS", "arms", "matrix_table", "plan", "report", "report_run", "run"]
 
-_KEEP = (
+CELL_FIELDS: tuple[str, ...] = (
     "assistant",
     "strategy",
     "episode",
@@ -39,7 +39,9 @@ _KEEP = (
     "actions",
     "stop_reason",
     "turns",
+    "failure",
 )
+"""What an empirical-game record keeps (shared by the experiments built on the stage game)."""
 
 
 STRATEGIES = ("DQ", "VQ")
@@ -84,7 +86,7 @@ def run(cfg: Any) -> dict[str, Any]:
     directory, ``resume=true`` and SIGINT/SIGTERM as in
     :func:`gtalign_sim.experiments.runner.run_experiment`."""
     _policies(cfg), _sizes(cfg)  # checked before any work
-    return run_experiment(cfg, arms, report, plan=plan, keep=_KEEP)
+    return run_experiment(cfg, arms, report, plan=plan, keep=CELL_FIELDS)
 
 
 def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
@@ -143,14 +145,9 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     return metrics
 
 
-def _summary(m: dict[str, Any], images: list[str], wall: float | None = None) -> str:
-    b = m["bootstrap"]
+def matrix_table(m: dict[str, Any]) -> list[str]:
+    """Markdown rows of the measured matrix: per cell mean U and L ± 1.96 SE."""
     lines = [
-        "# Empirical game: user strategy × assistant policy (gains over no interaction)",
-        "",
-        f"{m['episodes_per_cell']} paired episodes per cell, seed {m['seed']}, "
-        f"pricing {m['pricing']}" + (f", {wall:.1f} s wall time." if wall is not None else "."),
-        "",
         "| strategy | " + " | ".join(m["policies"]) + " |",
         "|---|" + "---|" * len(m["policies"]),
     ]
@@ -161,6 +158,19 @@ def _summary(m: dict[str, Any], images: list[str], wall: float | None = None) ->
             for j in range(len(m["policies"]))
         ]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _summary(m: dict[str, Any], images: list[str], wall: float | None = None) -> str:
+    b = m["bootstrap"]
+    lines = [
+        "# Empirical game: user strategy × assistant policy (gains over no interaction)",
+        "",
+        f"{m['episodes_per_cell']} paired episodes per cell, seed {m['seed']}, "
+        f"pricing {m['pricing']}" + (f", {wall:.1f} s wall time." if wall is not None else "."),
+        "",
+        *matrix_table(m),
+    ]
     poa_ci = b.get("price_of_anarchy_ci95")
     poa = m["price_of_anarchy"]
     lines += [
