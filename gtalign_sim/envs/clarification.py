@@ -45,6 +45,10 @@ Randomness: ``reset(seed)`` derives independent streams (task, profile, strategy
 answer outcomes) from ``numpy.random.SeedSequence(seed)``. Outcome uniforms are
 pre-drawn per turn, so two assistants on the same seed face the same luck (common
 random numbers).
+
+Layout: this module sequences the game; :mod:`.turns` holds the moves, :mod:`.players`
+the user's side (simulator or external), :mod:`.outcome` the episode's end (welfare,
+record, rewards) and :mod:`.views` the features, spaces and transcript text.
 """
 
 from __future__ import annotations
@@ -58,29 +62,23 @@ from pettingzoo import AECEnv
 from pettingzoo.utils import wrappers
 
 from ..backends.template import TemplateRenderer
-from ..core import rules
 from ..core.failures import EpisodeFailure
-from ..core.record import OUTCOME_FIELDS, EpisodeRecord, TokenCounts
-from ..core.vocab import (
-    DIFFICULTIES,
-    FAMILIES,
-    MODES,
-    N_ACTIONS,
-    PRICING_PLANS,
-    VERBOSITIES,
-    Strategy,
-    decode_action,
+from ..core.record import EpisodeRecord
+from ..core.vocab import FAMILIES, N_ACTIONS
+from ..users import BaseUser, StopReason, Turn, UserPopulation, UserState, WorldConfig
+from ..welfare import get_aggregator
+from .outcome import ASSISTANT_REWARDS, episode_outcome, episode_record, terminal_rewards
+from .players import build_user_sim
+from .turns import GameTurns
+from .views import (
+    ASSISTANT_FEATURES,
+    USER_FEATURES,
+    action_spaces,
+    assistant_observation,
+    observation_spaces,
+    transcript_text,
+    user_observation,
 )
-from ..users import (
-    BaseUser,
-    StopReason,
-    Turn,
-    UserPopulation,
-    UserProfile,
-    WorldConfig,
-    build_user,
-)
-from ..welfare import count_tokens, get_aggregator
 
 __all__ = [
     "ASSISTANT_FEATURES",
@@ -90,64 +88,8 @@ __all__ = [
     "raw_env",
 ]
 
-ASSISTANT_REWARDS = ("aggregate", "llm", "user")
 
-ASSISTANT_FEATURES: tuple[str, ...] = (
-    "turn",
-    "detailed_question",
-    "ambiguity",
-    *(f"difficulty_{d}" for d in DIFFICULTIES),
-    *(f"family_{f}" for f in FAMILIES),
-    *(f"pricing_{p}" for p in PRICING_PLANS),
-    "intent_stated",
-    "context_tokens_k",
-    "last_user_tokens_100",
-    "user_replies",
-    *(f"last_mode_{m}" for m in MODES),
-)
-"""Names of the assistant observation's features, in order (its public view)."""
-
-USER_FEATURES: tuple[str, ...] = (
-    "phase_reply",
-    "turn",
-    "ambiguity",
-    "intent_is_default",
-    *(f"last_mode_{m}" for m in MODES),
-    "last_quality",
-    "best_quality",
-    "effort_detail",
-    "effort_answer",
-    "time_cost",
-    "patience",
-    "satisfaction",
-    *(f"pricing_{p}" for p in PRICING_PLANS),
-)
-"""Names of the user observation's features, in order."""
-
-
-_SCALAR_OUTCOMES = ("user_welfare", "llm_welfare", "mutual_welfare", "aggregate")
-
-
-class _ExternalUser(BaseUser):
-    """A user whose decisions come from the environment's caller (multi-agent learning)."""
-
-    def __init__(self, world: WorldConfig, renderer: TemplateRenderer) -> None:
-        super().__init__(world, renderer)
-        self.pending_strategy = "VQ"
-        self.pending_continue = True
-
-    def choose_strategy(self, task: Any, profile: UserProfile, rng: np.random.Generator) -> str:
-        return self.pending_strategy
-
-    def decide_continue(self, expected_gain: float, cost: float) -> bool:
-        return self.pending_continue
-
-
-def _one_hot(value: str, options: tuple[str, ...]) -> list[float]:
-    return [1.0 if value == o else 0.0 for o in options]
-
-
-class ClarificationGameEnv(AECEnv):
+class ClarificationGameEnv(GameTurns, AECEnv):
     """The clarification game (see the module docstring for the full contract).
 
     Args:
@@ -197,36 +139,9 @@ class ClarificationGameEnv(AECEnv):
 
             tasks = TaskBank.build(families=families, per_family=tasks_per_family, seed=task_seed)
         self.tasks = tasks
-        if user_policy not in ("simulator", "external"):
-            raise ValueError(
-                f"user_policy {user_policy!r} unknown; allowed: ['external', 'simulator']"
-            )
-        self.user_policy = user_policy
         self.renderer = TemplateRenderer()
-        if user_policy == "external":
-            self.user_sim: BaseUser = _ExternalUser(self.world, self.renderer)
-        elif user is None or isinstance(user, (str, Mapping)):
-            built = build_user(user, world=self.world, renderer=self.renderer)
-            if not isinstance(built, BaseUser):
-                raise ValueError(
-                    f"user {type(built).__name__} must subclass gtalign_sim.users.BaseUser "
-                    "(the rules engine keeps the episode's ledger there; plug-ins decide "
-                    "choose_strategy and decide_continue)"
-                )
-            self.user_sim = built
-        elif isinstance(user, BaseUser):
-            if getattr(user, "world", self.world) != self.world:
-                raise ValueError(
-                    "user: the simulator was built with another world than the "
-                    "environment's; pass its spec ({'_target_': ...}) so the environment "
-                    "builds it with its own world"
-                )
-            self.user_sim = user
-        else:
-            raise ValueError(
-                "user must be None, an import path, a {'_target_': ...} mapping or a "
-                "BaseUser instance"
-            )
+        self.user_sim: BaseUser = build_user_sim(user_policy, user, self.world, self.renderer)
+        self.user_policy = user_policy
         self.aggregator_name = aggregator
         self._aggregate = get_aggregator(aggregator)
         if assistant_reward not in ASSISTANT_REWARDS:
@@ -240,28 +155,8 @@ class ClarificationGameEnv(AECEnv):
             )
         self.render_mode = render_mode
         self.possible_agents = ["user", "assistant"]
-        self._obs_spaces = {
-            "assistant": gymnasium.spaces.Dict(
-                {
-                    "observation": gymnasium.spaces.Box(
-                        -1.0, np.inf, (len(ASSISTANT_FEATURES),), np.float32
-                    ),
-                    "action_mask": gymnasium.spaces.Box(0, 1, (N_ACTIONS,), np.int8),
-                }
-            ),
-            "user": gymnasium.spaces.Dict(
-                {
-                    "observation": gymnasium.spaces.Box(
-                        -1.0, np.inf, (len(USER_FEATURES),), np.float32
-                    ),
-                    "action_mask": gymnasium.spaces.Box(0, 1, (2,), np.int8),
-                }
-            ),
-        }
-        self._act_spaces = {
-            "assistant": gymnasium.spaces.Discrete(N_ACTIONS),
-            "user": gymnasium.spaces.Discrete(2),
-        }
+        self._obs_spaces = observation_spaces()
+        self._act_spaces = action_spaces()
         self.agents: list[str] = []
         self.episode: dict[str, Any] = {}
         self.record: EpisodeRecord | None = None
@@ -329,6 +224,8 @@ class ClarificationGameEnv(AECEnv):
         self.episode = {}
         self.record = None
         if self.user_policy == "external":
+            # the user's state starts empty: nothing of the previous episode is observable
+            self.user_sim.state = UserState(task=task, profile=profile)
             self.agent_selection = "user"
             self._phase = "ask"
         else:
@@ -343,16 +240,6 @@ class ClarificationGameEnv(AECEnv):
                 self._open(opening)
         if not self.episode:
             self._update_infos()
-
-    def _open(self, message: Any) -> None:
-        self.strategy = message.strategy
-        if message.stop is not None:  # the simulator failed before asking anything
-            self._end(message)
-            return
-        self._add_user_turn(message.text)
-
-    def _add_user_turn(self, text: str) -> None:
-        self.history.append(Turn(role="user", text=text, tokens=count_tokens(text)))
 
     # ------------------------------------------------------------------ step
     def step(self, action: Any) -> None:
@@ -369,112 +256,6 @@ class ClarificationGameEnv(AECEnv):
         self._accumulate_rewards()
         if self.render_mode == "human":
             self.render()
-
-    def _user_step(self, action: Any) -> None:
-        assert isinstance(self.user_sim, _ExternalUser)
-        a = int(action)
-        if a not in (0, 1):
-            raise ValueError(f"user action must be 0 or 1, got {action!r}")
-        if self._phase == "ask":
-            self.user_sim.pending_strategy = "DQ" if a == 0 else "VQ"
-            opening = self._user(self.user_sim.reset, self.task, self.profile, self._rng_user)
-            if opening is not None:
-                self._open(opening)
-            if not self.episode:
-                self.agent_selection = "assistant"
-                self._update_infos()
-            return
-        self.user_sim.pending_continue = a == 0
-        self._user_responds()
-
-    def _assistant_step(self, action: Any) -> None:
-        # ``action`` is an index, or a decision object carrying the assistant's own text
-        # (LLM assistants): ``.action``, ``.text`` and optional ``.estimates`` with
-        # ``format_score``, ``billed_prompt_tokens`` and ``billed_completion_tokens``.
-        own_text: str | None = None
-        extra: dict[str, Any] = {}
-        if hasattr(action, "action"):
-            own_text = getattr(action, "text", None)
-            extra = dict(getattr(action, "estimates", None) or {})
-            action = action.action
-        mode, verbosity = decode_action(action)
-        self.actions.append(int(action))
-        task = self.task
-        known = self.user_sim.state.intent_stated
-        assumed = self.profile.intent if known else task.most_likely().id
-        if own_text is not None:
-            text, assumed_rec = own_text, None
-        else:
-            correct = True
-            if mode != "CQ":
-                correct = bool(
-                    self._outcome_u[self.turn] < self.world.p_correct(task.difficulty, verbosity)
-                )
-            text = self.renderer.assistant_turn(task, mode, verbosity, assumed, correct)
-            assumed_rec = assumed if mode != "CQ" else None
-        tokens = count_tokens(text)
-        prompt = int(
-            extra.get("billed_prompt_tokens")
-            or self.world.system_tokens + sum(t.tokens for t in self.history)
-        )
-        completion = int(
-            extra.get("billed_completion_tokens") or tokens + self.world.reasoning_tokens
-        )
-        self.provider_tokens["prompt"] += prompt
-        self.provider_tokens["completion"] += completion
-        self.format_scores.append(float(extra.get("format_score", 1.0)))
-        self.history.append(
-            Turn(
-                role="assistant",
-                text=text,
-                mode=mode,
-                verbosity=verbosity,
-                assumed_intent=assumed_rec,
-                tokens=tokens,
-                billed_prompt=prompt,
-                billed_completion=completion,
-            )
-        )
-        self.turn += 1
-        external = self.user_policy == "external"
-        stop = self._user(self.user_sim.read, self.history) if external else None
-        if self.episode:  # the user simulator failed
-            return
-        if self.user_policy == "external" and stop is None:
-            # the user has a choice to make: hand the turn to the external policy
-            self.agent_selection = "user"
-            self._phase = "reply"
-            self._update_infos()
-            return
-        if stop is not None:
-            self._end(stop)
-            return
-        msg = self._user(self.user_sim.respond, self.history)
-        if msg is not None:
-            self._handle(msg)
-
-    def _user_responds(self) -> None:
-        msg = self._user(self.user_sim.reply)
-        if msg is not None:
-            self._handle(msg)
-        if not self.episode:
-            self.agent_selection = "assistant"
-            self._phase = "assistant"
-            self._update_infos()
-
-    def _handle(self, msg: Any) -> None:
-        if msg.stop is not None:
-            self._end(msg)
-            return
-        self._add_user_turn(msg.text)
-        self._update_infos()
-
-    def _end(self, msg: Any) -> None:
-        self.stop, self.stop_text = msg.stop, msg.text
-        if msg.stop == StopReason.ERROR and self.failure is None:
-            reason = getattr(msg, "reason", "") or msg.text
-            self.failure = EpisodeFailure("user", "error", reason)
-        self._finish()
 
     # -------------------------------------------------------------- failures
     def _user(self, fn: Any, *args: Any) -> Any:
@@ -502,52 +283,15 @@ class ClarificationGameEnv(AECEnv):
 
     # ------------------------------------------------------------- episode end
     def _finish(self) -> None:
-        modes = [decode_action(a)[0] for a in self.actions]
-        verbs = [decode_action(a)[1] for a in self.actions]
         out = self._outcome() if self.failure is None else None
         failed = self.failure is not None
         if failed:
             self.stop = StopReason.ERROR
-        fields = {
-            "task_id": self.task.id,
-            "family": self.task.family,
-            "difficulty": self.task.difficulty,
-            "ambiguous": self.task.ambiguous,
-            "profile": self.profile.to_dict(),
-            "strategy": self.strategy,
-            "actions": list(self.actions),
-            "modes": modes,
-            "verbosities": [VERBOSITIES[v] for v in verbs],
-            "transcript": [
-                {"role": t.role, "text": t.text, "mode": t.mode, "tokens": t.tokens}
-                for t in self.history
-            ],
-            "turns": self.turn,
-            "tokens": TokenCounts(
-                assistant=int(sum(t.tokens for t in self.history if t.role == "assistant")),
-                user=int(sum(t.tokens for t in self.history if t.role == "user")),
-                billed_prompt=int(self.provider_tokens["prompt"]),
-                billed_completion=int(self.provider_tokens["completion"]),
-            ),
-            # a failed episode has no outcome: every welfare/quality number is None
-            **(out if out is not None else dict.fromkeys(OUTCOME_FIELDS)),
-            "aggregator": self.aggregator_name,
-            "stop_reason": self.stop.value if self.stop else None,
-            "failure": self.failure.to_record() if self.failure is not None else None,
-        }
-        self.record = EpisodeRecord(**fields)
+        self.record = episode_record(self, out)
         self.episode = self.record.to_dict()
-        if failed:
-            self.rewards = {"user": 0.0, "assistant": 0.0}
-        else:
-            assert out is not None
+        if not failed:
             self.user_sim.observe_episode(self.episode)
-            reward = {
-                "aggregate": out["aggregate"],
-                "llm": out["llm_welfare"],
-                "user": out["user_welfare"],
-            }[self.assistant_reward]
-            self.rewards = {"user": out["user_welfare"], "assistant": reward}
+        self.rewards = terminal_rewards(out, self.assistant_reward)
         # a failed episode is cut off (truncated), not ended by the game
         truncated = failed or self.stop == StopReason.MAX_TURNS
         for a in self.agents:
@@ -558,38 +302,13 @@ class ClarificationGameEnv(AECEnv):
             self.infos[a]["episode"] = self.episode
 
     def _outcome(self) -> dict[str, Any] | None:
-        """The episode's welfare and quality numbers from the ledger; ``None`` (and
-        :attr:`failure` set, stage ``simulator``) when they are not finite."""
-        led = self.user_sim.state.ledger
-        if led is None:  # the simulator ended before asking: nothing happened
-            led = rules.Ledger.start(False, False, 0.0, 0.0)
-        fmt = float(np.mean(self.format_scores)) if self.format_scores else 1.0
-        u, u_terms = rules.user_gain(led, self.world)
-        l_val, l_terms = rules.provider_gain(led, u, self.world, fmt)
-        u, l_val = float(u), float(l_val)
-        agg = float(self._aggregate(u, l_val))
-        ledger = led.scalars()
-        out = {
-            "answer_quality": float(ledger["q_user"]),
-            "answer_quality_llm": float(ledger["q_llm"]),
-            "user_welfare": u,
-            "llm_welfare": l_val,
-            "mutual_welfare": float(rules.mutual(u, l_val)),
-            "user_level": float(rules.level(u)),
-            "llm_level": float(rules.level(l_val)),
-            "aggregate": agg,
-            "user_terms": {k: float(v) for k, v in u_terms.items()},
-            "llm_terms": {k: float(v) for k, v in l_terms.items()},
-            "ledger": {k: float(v) for k, v in ledger.items()},
-            "format_score": fmt,
-            "wrong_answers": int(ledger["errors"]),
-        }
-        bad = [k for k in _SCALAR_OUTCOMES if not np.isfinite(out[k])]
-        if bad:
-            self.failure = EpisodeFailure(
-                "simulator", "non_finite_welfare", {k: out[k] for k in bad}
-            )
-            return None
+        """The episode's welfare and quality numbers (:func:`.outcome.episode_outcome`);
+        ``None`` (and :attr:`failure` set, stage ``simulator``) when they are not finite."""
+        out, failure = episode_outcome(
+            self.user_sim.state.ledger, self.world, self.format_scores, self._aggregate
+        )
+        if failure is not None:
+            self.failure = failure
         return out
 
     # ---------------------------------------------------------- observations
@@ -631,45 +350,10 @@ class ClarificationGameEnv(AECEnv):
         return {"observation": vec, "action_mask": mask}
 
     def _assistant_features(self) -> np.ndarray:
-        task = self.task
-        last_mode = next((t.mode for t in reversed(self.history) if t.role == "assistant"), None)
-        priors = [it.prior for it in task.interpretations]
-        user_turns = [t for t in self.history if t.role == "user"]
-        feats = [
-            self.turn / self.world.max_turns,
-            float(self.strategy == Strategy.DQ.value),
-            1.0 - max(priors),
-            *_one_hot(task.difficulty, DIFFICULTIES),
-            *_one_hot(task.family, FAMILIES),
-            *_one_hot(self.profile.pricing, PRICING_PLANS),
-            float(self.user_sim.state.intent_stated),
-            sum(t.tokens for t in self.history) / 1000.0,
-            (user_turns[-1].tokens / 100.0) if user_turns else 0.0,
-            max(len(user_turns) - 1, 0) / self.world.max_turns,
-            *_one_hot(last_mode or "", MODES),
-        ]
-        return np.asarray(feats, dtype=np.float32)
+        return assistant_observation(self)
 
     def _user_features(self) -> np.ndarray:
-        task, prof, st = self.task, self.profile, self.user_sim.state
-        last_mode = next((t.mode for t in reversed(self.history) if t.role == "assistant"), None)
-        is_default = float((not task.ambiguous) or prof.intent == task.most_likely().id)
-        feats = [
-            float(self._phase == "reply"),
-            self.turn / self.world.max_turns,
-            1.0 - max(it.prior for it in task.interpretations),
-            is_default,
-            *_one_hot(last_mode or "", MODES),
-            st.last_quality or 0.0,
-            st.quality_user,
-            prof.effort_detail,
-            prof.effort_answer,
-            prof.time_cost,
-            prof.patience / self.world.max_turns,
-            prof.satisfaction,
-            *_one_hot(prof.pricing, PRICING_PLANS),
-        ]
-        return np.asarray(feats, dtype=np.float32)
+        return user_observation(self, self._phase)
 
     # ---------------------------------------------------------------- render
     def render(self) -> str | None:
@@ -677,23 +361,7 @@ class ClarificationGameEnv(AECEnv):
         if self.render_mode is None:
             gymnasium.logger.warn("render() called without a render_mode")
             return None
-        lines = [
-            f"[{self.task.id}] {self.task.family}/{self.task.difficulty} "
-            f"pricing={self.profile.pricing}"
-        ]
-        for t in self.history:
-            tag = f"assistant/{t.mode}" if t.role == "assistant" else "user"
-            lines.append(f"{tag}: {t.text}")
-        if self.episode and self.episode.get("failure"):
-            f = self.episode["failure"]
-            lines.append(f"-- failed ({f['stage']}: {f['reason']}): {f['detail']}")
-        elif self.episode:
-            e = self.episode
-            lines.append(
-                f"-- {e['stop_reason']}: U={e['user_welfare']:.3f} L={e['llm_welfare']:.3f} "
-                f"W={e['aggregate']:.3f}"
-            )
-        out = "\n".join(lines)
+        out = transcript_text(self)
         if self.render_mode == "human":
             print(out)
             return None
