@@ -36,7 +36,7 @@ with the turn's facts gathered from the same :class:`~gtalign_sim.users.TaskTabl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -69,6 +69,7 @@ from .batched_supply import (
     play_turn,
 )
 from .clarification import ASSISTANT_FEATURES, ASSISTANT_REWARDS, ClarificationGameEnv
+from .user_view import UserAgent, check_actions, user_features
 
 __all__ = ["AUTORESET_MODES", "BatchedClarificationEngine", "ClarificationVectorEnv"]
 
@@ -108,6 +109,11 @@ class BatchedClarificationEngine:
             :class:`~gtalign_sim.users.ParametricUser` with ``learn=False`` (the
             Gymnasium view's default).
         autoreset_mode: ``"same_step"`` or ``"next_step"``.
+        user_agent: a :class:`~gtalign_sim.envs.user_view.UserAgent` that makes the
+            users' decisions (question type, reply or stop) from their own view
+            (:data:`~gtalign_sim.envs.USER_FEATURES`), as the AEC env's external user;
+            ``None``: the simulator ``user`` decides. ``final_info["episode"]`` names the
+            episodes its decisions belonged to.
         chunk: episodes drawn (and their users' choices computed) at a time; default
             ``max(n, 1024)``.
     """
@@ -126,6 +132,7 @@ class BatchedClarificationEngine:
         assistant_reward: str = "aggregate",
         autoreset_mode: str = "same_step",
         chunk: int | None = None,
+        user_agent: UserAgent | None = None,
     ) -> None:
         for name, value in (("n", n), ("chunk", 1 if chunk is None else chunk)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -157,6 +164,9 @@ class BatchedClarificationEngine:
             )
         self.bank = tasks
         self.user = _user(user, self.world)
+        if user_agent is not None and not callable(user_agent):
+            raise ValueError(f"user_agent must be callable (a UserAgent), got {user_agent!r}")
+        self.user_agent = user_agent
         self.tables = StackedTables(list(tasks), self.world)
         self._rates = np.array([self.world.rates(p) for p in PRICING_PLANS])  # (plans, 6)
         self.single_observation_space = gymnasium.spaces.Box(
@@ -244,6 +254,9 @@ class BatchedClarificationEngine:
         self.last_mode = np.full(self.n, -1)
         self.last_user = np.zeros(self.n)
         self.replies = np.zeros(self.n)
+        self.last_quality = np.zeros(self.n)
+        self.episode = np.zeros(self.n, dtype=np.int64)
+        self._next_episode = 0
         self._static = np.zeros((self.n, _STATIC.stop - _STATIC.start))
         self._pending = np.zeros(self.n, dtype=bool)
         self._start(np.arange(self.n), self.starts)
@@ -252,6 +265,10 @@ class BatchedClarificationEngine:
     def _start(self, idx: np.ndarray, st: Starts) -> None:
         """Put the episodes ``st`` into slots ``idx``: the state after the opening."""
         t = self.tables
+        self.episode[idx] = self._next_episode + np.arange(len(idx))
+        self._next_episode += len(idx)
+        if self.user_agent is not None:  # the users choose their question type
+            st.strategy = self._ask_users("strategy", idx, st, np.zeros(len(idx)))
         if st is not self.starts:
             for f in fields(Starts):
                 if f.name != "cols":
@@ -271,6 +288,7 @@ class BatchedClarificationEngine:
         for f in fields(rules.Ledger):
             getattr(self.led, f.name)[idx] = getattr(led0, f.name)
         self.last_mode[idx], self.last_user[idx], self.replies[idx] = -1, q_tokens, 0.0
+        self.last_quality[idx] = 0.0
         static, rows = np.zeros((len(idx), self._static.shape[1])), np.arange(len(idx))
         static[:, 0] = t.ambiguity[st.task]
         offset = 1
@@ -283,6 +301,52 @@ class BatchedClarificationEngine:
             offset += size
         self._static[idx] = static
         self._ep = episode_view(t, self.starts, self._rates)
+
+    def _ask_users(
+        self, phase: str, idx: np.ndarray, st: Starts, best: np.ndarray, **state: np.ndarray
+    ) -> np.ndarray:
+        """The user agent's actions for the episodes ``st`` in slots ``idx`` (``state``:
+        ``turns``, ``last_mode``, ``last_quality``; zeros / none at the start)."""
+        t, k = self.tables, len(idx)
+        feats = user_features(
+            phase=phase,
+            turns=state.get("turns", np.zeros(k)),
+            max_turns=self.world.max_turns,
+            ambiguity=t.ambiguity[st.task],
+            intent_is_default=t.unambiguous[st.task] | (st.intent == t.default[st.task]),
+            last_mode=state.get("last_mode", np.full(k, -1)),
+            last_quality=state.get("last_quality", np.zeros(k)),
+            best_quality=best,
+            cols=st.cols,
+            pricing=st.pricing,
+        )
+        assert self.user_agent is not None
+        return check_actions(self.user_agent(phase, feats, self.episode[idx].copy()), k, phase)
+
+    def _decide(
+        self, active: np.ndarray, mode: np.ndarray
+    ) -> Callable[[rules.Ledger, np.ndarray, np.ndarray], np.ndarray]:
+        """The user agent's reply decisions as :func:`play_turn`'s ``decide``."""
+
+        def decide(led: rules.Ledger, going: np.ndarray, q_user: np.ndarray) -> np.ndarray:
+            answered = active & (mode != _CQ)
+            self.last_quality = np.where(answered, q_user, self.last_quality)
+            ask = np.flatnonzero(going & active)
+            wants = np.ones(self.n, dtype=bool)
+            if len(ask):
+                stop = self._ask_users(
+                    "reply",
+                    ask,
+                    self.starts.take(ask),
+                    led.q_user[ask],
+                    turns=led.turns[ask],
+                    last_mode=mode[ask],
+                    last_quality=self.last_quality[ask],
+                )
+                wants[ask] = stop == 0
+            return wants
+
+        return decide
 
     def _observe(self) -> np.ndarray:
         """The assistant's observations now (:data:`ASSISTANT_FEATURES`), float32."""
@@ -327,8 +391,9 @@ class BatchedClarificationEngine:
         turn = np.minimum(led.turns.astype(int), st.uniforms.shape[1] - 1)
         u = st.uniforms[np.arange(self.n), turn]
         ok = (a // _V == _CQ) | (u < self.tables.p_ok[st.task, a % _V])
+        decide = None if self.user_agent is None else self._decide(active, a // _V)
         new, stop, reply_tokens = play_turn(
-            self.tables, self.world, self.user, led, self._ep, a, ok.astype(np.int64)
+            self.tables, self.world, self.user, led, self._ep, a, ok.astype(np.int64), decide
         )
         if not active.all():
             new = rules.Ledger(
@@ -367,6 +432,7 @@ class BatchedClarificationEngine:
                 "stop_code": stop,
                 "strategy": self.starts.strategy.copy(),
                 "task": self.starts.task.copy(),
+                "episode": self.episode.copy(),
             }
             info["_final_info"] = done
             idx = np.flatnonzero(done)

@@ -19,7 +19,7 @@ the engine's ``step`` and the users' choice model (:func:`strategy_values`) both
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -155,6 +155,7 @@ def play_turn(
     ep: Mapping[str, np.ndarray],
     action: np.ndarray,
     ok: np.ndarray,
+    decide: Callable[[rules.Ledger, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[rules.Ledger, np.ndarray, np.ndarray]:
     """One assistant turn and the user's response, for arrays of episodes.
 
@@ -166,6 +167,10 @@ def play_turn(
     ``decide_continue`` and :func:`rules.account_reply`. Returns the ledger after the
     turn (and the reply, where the user replied), the stop code (``CONTINUE`` where the
     user replied, ``GAVE_UP`` where it declined) and the reply's tokens.
+
+    ``decide(ledger, going, q_user)`` replaces the user's ``decide_continue`` (a learning
+    user): it gets the ledger after the turn, where the rules let the user go on and the
+    turn's judged ``Q_user``, and returns whether each user replies.
     """
     t, task, intent = tables, ep["task"], ep["intent"]
     mode = action // len(VERBOSITIES)
@@ -208,7 +213,11 @@ def play_turn(
         world=world,
     )
     going = code == _CONTINUE
-    go = going & np.asarray(user.decide_continue(gain, cost), dtype=bool)
+    if decide is None:
+        wants = user.decide_continue(gain, cost)
+    else:
+        wants = decide(led1, going, t.q_user[qk])
+    go = going & np.asarray(wants, dtype=bool)
     led2 = rules.account_reply(
         led1,
         kind,

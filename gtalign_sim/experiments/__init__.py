@@ -19,6 +19,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "compare",
     "evolution",
     "train_assistant",
+    "learning_dilemma",
 )
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 

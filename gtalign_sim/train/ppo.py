@@ -35,7 +35,7 @@ from .evaluate import first_episodes
 from .policy import PolicyNet, masked_logits, torchrl_modules
 from .vec import OUTCOMES, GymVecAdapter, VecEnvLike, make_vec_env, task_bank
 
-__all__ = ["PPOTrainer", "train_ppo"]
+__all__ = ["PPOTrainer", "ppo_epochs", "train_ppo"]
 
 _LOSS_STATS = (
     "entropy",
@@ -51,6 +51,42 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     """The env's, the initial weights' and the sampler's seeds, spawned from ``seed``."""
     kids = np.random.SeedSequence(seed).spawn(3)
     return tuple(int(k.generate_state(1, dtype=np.uint64)[0] >> 1) for k in kids)  # type: ignore[return-value]
+
+
+def ppo_epochs(
+    loss: Any,
+    optim: torch.optim.Optimizer,
+    flat: TensorDict,
+    epochs: int,
+    minibatch_size: int,
+    max_grad_norm: float,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """``epochs`` shuffled passes of ``loss`` (a TorchRL ``ClipPPOLoss``) minibatches over
+    the flat batch ``flat`` (observation, action_mask, action, action_log_prob, advantage,
+    value_target); Adam steps with global gradient-norm clipping. Returns the mean loss
+    statistics (:data:`_LOSS_STATS`) and ``grad_norm``."""
+    keys = ("observation", "action_mask", "action", "action_log_prob", "advantage", "value_target")
+    flat = flat.select(*keys)
+    params = [p for group in optim.param_groups for p in group["params"]]
+    sums: dict[str, float] = {k: 0.0 for k in (*_LOSS_STATS, "grad_norm")}
+    count = 0
+    for _ in range(epochs):
+        perm = torch.randperm(flat.shape[0], generator=generator)
+        for idx in perm.split(minibatch_size):
+            out = loss(flat[idx])
+            total = out["loss_objective"] + out["loss_critic"] + out["loss_entropy"]
+            optim.zero_grad()
+            total.backward()
+            norm = torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+            optim.step()
+            for k in _LOSS_STATS:
+                value = out.get(k, None)
+                if value is not None:
+                    sums[k] += float(value.detach().mean())
+            sums["grad_norm"] += float(norm)
+            count += 1
+    return {k: v / count for k, v in sums.items()}
 
 
 class PPOTrainer:
@@ -192,34 +228,16 @@ class PPOTrainer:
         """``epochs`` passes of ClipPPOLoss minibatches over ``data``; mean statistics."""
         cfg = self.config
         self.loss.entropy_coeff = cfg.entropy_coeff(self.update)
-        keys = (
-            "observation",
-            "action_mask",
-            "action",
-            "action_log_prob",
-            "advantage",
-            "value_target",
+        stats = ppo_epochs(
+            self.loss,
+            self.optim,
+            data.reshape(-1),
+            epochs=cfg.epochs,
+            minibatch_size=cfg.minibatch_size,
+            max_grad_norm=cfg.max_grad_norm,
+            generator=self.gen,
         )
-        flat = data.select(*keys).reshape(-1)
-        sums: dict[str, float] = {k: 0.0 for k in (*_LOSS_STATS, "grad_norm")}
-        count = 0
-        for _ in range(cfg.epochs):
-            perm = torch.randperm(flat.shape[0], generator=self.gen)
-            for idx in perm.split(cfg.minibatch_size):
-                out = self.loss(flat[idx])
-                total = out["loss_objective"] + out["loss_critic"] + out["loss_entropy"]
-                self.optim.zero_grad()
-                total.backward()
-                norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.max_grad_norm)
-                self.optim.step()
-                for k in _LOSS_STATS:
-                    value = out.get(k, None)
-                    if value is not None:
-                        sums[k] += float(value.detach().mean())
-                sums["grad_norm"] += float(norm)
-                count += 1
         self.update += 1
-        stats = {k: v / count for k, v in sums.items()}
         stats["entropy_coeff"] = float(self.loss.entropy_coeff)
         return stats
 

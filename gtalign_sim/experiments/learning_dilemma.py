@@ -1,0 +1,325 @@
+"""``experiment=learning_dilemma``: does play under learning end in the dilemma?
+
+The users learn too (:class:`gtalign_sim.train.UserLearner`: one policy shared by the
+population, deciding from each user's own view — question type DQ/VQ, reply or stop —
+rewarded with its own ``U``), against an assistant whose reward is each of
+``learning_dilemma.rewards`` (default the L-only and the Cobb–Douglas √(U·L) variants),
+in each of ``learning_dilemma.modes``:
+
+* ``frozen`` — the assistant is trained first with PPO against the simulated users
+  (``pretrain_steps``), then fixed (greedy) while the users learn;
+* ``joint`` — both sides learn from scratch at once (independent learners).
+
+Every (reward, mode) runs ``seeds`` times; run ``k`` uses the ``k``-th seed spawned from
+the run seed for everything (the assistant's pre-training and PPO, the users' weights
+and draws, the episodes), so run ``k`` of every condition shares its episodes' supply
+and the conditions are compared paired by run. After ``updates`` rounds each run is
+measured with learning off (``eval_envs`` × ``eval_steps`` turns on a held-out seed);
+the ``reference`` row is the simulated users (their own choice model, not learning)
+against each pre-trained assistant, the starting point of ``frozen``.
+
+Each finished run is written to ``runs/<reward>_<mode>/seed<k>.json`` at once; an
+interrupted run directory is continued by the same command (finished runs are kept).
+The report (:mod:`.learning_dilemma_report`): per condition the final DQ share, U, L,
+√(U·L), give-up share and the assistant's mode mix with t intervals over runs; paired
+differences across runs; where play ends up; learning curves.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .settings import Settings, container, validate
+
+__all__ = ["MODES", "Options", "options", "report_run", "run", "run_seeds"]
+
+MODES: tuple[str, ...] = ("frozen", "joint")
+_INTS: dict[str, tuple[int, int]] = {  # key: (minimum, default)
+    "seeds": (2, 5),
+    "pretrain_steps": (1, 40960),
+    "updates": (1, 40),
+    "n_envs": (1, 256),
+    "rollout_steps": (1, 8),
+    "eval_envs": (1, 1000),
+    "eval_steps": (1, 8),
+}
+_PPO_MANAGED = {"seed", "reward", "env", "num_envs", "rollout_steps", "total_steps"}
+_ENV = "gtalign_sim.envs.ClarificationGameEnv"
+_USER = "gtalign_sim.users.ParametricUser"
+
+
+@dataclass(frozen=True)
+class Options:
+    """``cfg.learning_dilemma``, checked (see :func:`options`)."""
+
+    rewards: tuple[str, ...]
+    modes: tuple[str, ...]
+    seeds: int
+    pretrain_steps: int
+    updates: int
+    n_envs: int
+    rollout_steps: int
+    eval_envs: int
+    eval_steps: int
+    users: dict[str, Any]
+    ppo: dict[str, Any]
+
+
+def _names(node: Mapping[str, Any], key: str, allowed: list[str], default: list[str]) -> list[str]:
+    value = container(node.get(key)) if node.get(key) is not None else list(default)
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(v not in allowed for v in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValueError(
+            f"learning_dilemma.{key} {value!r} invalid: a non-empty list of distinct names "
+            f"from {allowed}"
+        )
+    return value
+
+
+def options(cfg: Any) -> Options:
+    """``cfg.learning_dilemma`` checked (one-line ``ValueError`` naming the field)."""
+    from ..train import REWARDS, PPOConfig
+    from ..train.users import UserLearnerConfig
+
+    node = container(cfg.get("learning_dilemma")) or {}
+    if not isinstance(node, dict):
+        raise ValueError(f"learning_dilemma must be a mapping, got {node!r}")
+    allowed = ["rewards", "modes", *_INTS, "users", "ppo"]
+    unknown = sorted(set(node) - set(allowed))
+    if unknown:
+        raise ValueError(f"learning_dilemma: unknown keys {unknown}; allowed: {allowed}")
+    rewards = _names(node, "rewards", list(REWARDS), ["llm_only", "cobb_douglas"])
+    modes = _names(node, "modes", list(MODES), list(MODES))
+    ints: dict[str, int] = {}
+    for key, (minimum, default) in _INTS.items():
+        v = node.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
+            raise ValueError(f"learning_dilemma.{key} must be an integer >= {minimum}, got {v!r}")
+        ints[key] = v
+    users, ppo = node.get("users") or {}, node.get("ppo") or {}
+    for key, value in (("users", users), ("ppo", ppo)):
+        if not isinstance(value, dict):
+            raise ValueError(f"learning_dilemma.{key} must be a mapping, got {value!r}")
+    try:
+        UserLearnerConfig.from_dict(users)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"learning_dilemma.{exc}") from None
+    tunable = sorted(f.name for f in fields(PPOConfig) if f.name not in _PPO_MANAGED)
+    bad = sorted(set(ppo) - set(tunable))
+    if bad:
+        raise ValueError(f"learning_dilemma.ppo: fields {bad} not allowed; allowed: {tunable}")
+    return Options(tuple(rewards), tuple(modes), users=dict(users), ppo=dict(ppo), **ints)
+
+
+def run_seeds(seed: int, n: int) -> list[int]:
+    """The seeds of the ``n`` runs of every condition, spawned from the run seed."""
+    return [int(k.generate_state(1)[0]) for k in np.random.SeedSequence(seed).spawn(n)]
+
+
+def _check(s: Settings) -> None:
+    if s.env_target != _ENV:
+        raise ValueError(f"learning_dilemma: env._target_ must be {_ENV}, got {s.env_target!r}")
+    target = s.user_spec.get("_target_", _USER)
+    if target != _USER or s.user_spec.get("learn"):
+        raise ValueError(
+            f"learning_dilemma: user must be {_USER} with learn=false (the users that are not "
+            f"learning, and whose population the learners are drawn from), got {target}"
+        )
+
+
+def _env_kwargs(s: Settings, cfg: Any) -> dict[str, Any]:
+    env_cfg = cfg.get("env") or {}
+    population = dict(container(cfg.get("population")) or {})
+    population["pricing"] = dict(s.population.pricing)
+    return {
+        "world": dict(container(env_cfg.get("world")) or {}),
+        "population": population,
+        "user": dict(s.user_spec),
+    }
+
+
+class _Runner:
+    """One run: a condition (reward, mode) on one seed."""
+
+    def __init__(self, s: Settings, cfg: Any, o: Options, bank: Any) -> None:
+        self.s, self.o, self.bank = s, o, bank
+        self.env = _env_kwargs(s, cfg)
+        self._pretrained: dict[tuple[str, int], Any] = {}
+
+    def ppo(self, reward: str, seed: int, steps: int) -> Any:
+        from ..train import PPOConfig
+
+        return PPOConfig(
+            seed=seed,
+            reward=reward,
+            num_envs=self.o.n_envs,
+            rollout_steps=self.o.rollout_steps,
+            total_steps=steps,
+            **{"eval_episodes": 0, **self.o.ppo},
+            env=self.env,
+        )
+
+    def engine(self, n: int, reward: str, users: Any) -> Any:
+        from ..envs.batched import BatchedClarificationEngine
+        from ..train.dilemma import ObservedEngine
+
+        eng = BatchedClarificationEngine(
+            n, tasks=self.bank, aggregator=reward, user_agent=users, **self.env
+        )
+        return ObservedEngine(eng, users)
+
+    def pretrained(self, reward: str, seed: int) -> Any:
+        """The assistant trained on ``reward`` against the simulated users (cached)."""
+        from ..train import PPOTrainer
+
+        key = (reward, seed)
+        if key not in self._pretrained:
+            trainer = PPOTrainer(self.ppo(reward, seed, self.o.pretrain_steps), tasks=self.bank)
+            trainer.train()
+            self._pretrained[key] = trainer
+        return self._pretrained[key]
+
+    def evaluate(self, policy: Any, reward: str, users: Any, seed: int) -> dict[str, float]:
+        from ..train.dilemma import evaluate_play
+
+        env = self.engine(self.o.eval_envs, reward, users)
+        return evaluate_play(env, policy, self.o.eval_steps, seed + 1)
+
+    def reference(self, reward: str, seed: int) -> dict[str, Any]:
+        """The simulated users against the pre-trained assistant."""
+        t = time.perf_counter()
+        trainer = self.pretrained(reward, seed)
+        final = self.evaluate(trainer.act, reward, None, seed)
+        return {"final": final, "curve": [], "wall_s": time.perf_counter() - t}
+
+    def learn(self, reward: str, mode: str, seed: int) -> dict[str, Any]:
+        """Users learning against the frozen pre-trained assistant, or both learning."""
+        from ..train import PPOTrainer
+        from ..train.dilemma import learn_together
+        from ..train.users import UserLearner, UserLearnerConfig
+
+        t = time.perf_counter()
+        users = UserLearner(UserLearnerConfig.from_dict({**self.o.users, "seed": seed}))
+        env = self.engine(self.o.n_envs, reward, users)
+        steps = self.o.updates * self.o.n_envs * self.o.rollout_steps
+        if mode == "frozen":
+            policy = self.pretrained(reward, seed).act
+            assistant: Any = policy
+        else:
+            assistant = PPOTrainer(self.ppo(reward, seed, steps), env=env, tasks=self.bank)
+            policy = assistant.act
+        curve = learn_together(
+            env, assistant, self.o.updates, self.o.rollout_steps, seed=seed, users_learn=True
+        )
+        users.greedy = False
+        final = self.evaluate(policy, reward, users, seed)
+        return {"final": final, "curve": curve, "wall_s": time.perf_counter() - t}
+
+
+def conditions(o: Options) -> list[tuple[str, str]]:
+    """``(reward, mode)`` of every condition, ``reference`` first for each reward."""
+    return [(r, m) for r in o.rewards for m in ("reference", *o.modes)]
+
+
+def run_path(out: Path, reward: str, mode: str, k: int) -> Path:
+    """Where run ``k`` of a condition is kept in the run directory ``out``."""
+    return Path(out) / "runs" / f"{reward}_{mode}" / f"seed{k}.json"
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """Check everything, run every condition's missing runs (each written as it ends),
+    then write the report; returns the metrics."""
+    from .rundir import RunDir, hashed_config, write_text_atomic
+
+    o = options(cfg)
+    s = validate(cfg)
+    _check(s)
+    try:
+        import torch  # noqa: F401
+        import torchrl  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(
+            f"learning_dilemma needs torch and torchrl (pip install -e '.[train]'): {exc}"
+        ) from None
+    rd = RunDir(s.output_dir)
+    config = hashed_config(cfg)
+    stored = rd.read_state()
+    if stored is not None and stored.get("status") != "running" and not s.resume:
+        raise ValueError(
+            f"{rd.path} already holds a run: continue it with resume=true, or choose another "
+            "hydra.run.dir / output_dir"
+        )
+    if stored is not None:
+        rd.check_resumable(config)
+    seeds = run_seeds(s.seed, o.seeds)
+    todo = [(r, m, k) for r, m in conditions(o) for k in range(o.seeds)]
+    done = sum(run_path(s.output_dir, r, m, k).is_file() for r, m, k in todo)
+    rd.start(config, total=len(todo), done=done, resume=stored is not None)
+    bank = s.bank
+    if bank is None:
+        from ..tasks.sources import load_task_bank
+
+        bank = load_task_bank(s.tasks or {}, s.families, s.tasks_per_family, s.task_seed)
+    runner = _Runner(s, cfg, o, bank)
+    t0 = time.perf_counter()
+    for reward, mode, k in todo:
+        path = run_path(s.output_dir, reward, mode, k)
+        if path.is_file():
+            continue
+        if mode == "reference":
+            result = runner.reference(reward, seeds[k])
+        else:
+            result = runner.learn(reward, mode, seeds[k])
+        result.update(reward=reward, mode=mode, run=k, seed=seeds[k])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(result, indent=1, allow_nan=True) + "\n")
+        done += 1
+        rd.save(done=done)
+        if s.print_table:
+            f = result["final"]
+            print(
+                f"learning_dilemma: {reward}/{mode} run {k} ({result['wall_s']:.1f}s): "
+                f"DQ {f['dq_share']:.3f}  U {f['user_welfare']:.3f}  "
+                f"L {f['llm_welfare']:.3f}  √(U·L) {f['mutual_welfare']:.3f}"
+            )
+    metrics = report_run(cfg, s.output_dir, wall=time.perf_counter() - t0)
+    rd.finish("complete", done=done)
+    return metrics
+
+
+def report_run(cfg: Any, path: str | Path, wall: float | None = None) -> dict[str, Any]:
+    """Write (or re-render) the report of the runs in ``path``."""
+    from .learning_dilemma_report import report
+
+    o = options(cfg)
+    runs = []
+    for reward, mode in conditions(o):
+        for k in range(o.seeds):
+            p = run_path(Path(path), reward, mode, k)
+            if not p.is_file():
+                raise ValueError(f"{path}: run {p.relative_to(Path(path))} is missing")
+            runs.append(json.loads(p.read_text(encoding="utf-8")))
+    return report(validate(_at(cfg, path)), o, runs, Path(path), wall)
+
+
+def _at(cfg: Any, path: str | Path) -> Any:
+    """``cfg`` with ``output_dir`` set to ``path``."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(cfg):
+        cfg = cfg.copy()
+        OmegaConf.set_struct(cfg, False)
+        cfg.output_dir = str(path)
+        return cfg
+    return {**cfg, "output_dir": str(path)}
