@@ -2,10 +2,11 @@
 
 ``gtalign-sim report RUN_DIR`` (also ``python -m gtalign_sim report RUN_DIR``)
 re-renders a finished run's ``metrics.json``, ``summary.md`` and plots from its
-``episodes.jsonl`` and ``config.yaml``, playing nothing: the experiment named by
-``experiment_name`` in ``config.yaml`` (else in ``run.json``) does it with its
-``report_run(cfg, path)``. Any other arguments are Hydra overrides for
-:func:`gtalign_sim.run.main`. Errors are one line, ``gtalign-sim: error: ...``, exit 2.
+``episodes.jsonl`` (or the experiment's ``RUN_DATA``) and ``config.yaml``, playing
+nothing: the experiment named by ``experiment_name`` in ``config.yaml`` (else in
+``run.json``) does it with its ``report_run(cfg, path)``. Any other arguments are Hydra
+overrides for :func:`gtalign_sim.run.main`. Errors are one line,
+``gtalign-sim: error: ...``, exit 2.
 """
 
 from __future__ import annotations
@@ -63,6 +64,19 @@ def _experiment_name(path: Path, cfg: Any) -> str:
     return str(name)
 
 
+def _run_data(name: str) -> str:
+    """Where a run of experiment ``name`` keeps its results: the module's ``RUN_DATA``,
+    ``episodes.jsonl`` by default (an unknown name: checked later, in one line)."""
+    import importlib
+
+    from .experiments import EXPERIMENTS
+
+    if name not in EXPERIMENTS:
+        return "episodes.jsonl"
+    module = importlib.import_module(f"gtalign_sim.experiments.{name}")
+    return str(getattr(module, "RUN_DATA", "episodes.jsonl"))
+
+
 def load_run(run_dir: str | Path, partial: bool = False) -> tuple[Any, str, Path]:
     """The run in ``run_dir`` as ``(cfg, experiment_name, path)``, checked before any work.
 
@@ -77,8 +91,6 @@ def load_run(run_dir: str | Path, partial: bool = False) -> tuple[Any, str, Path
     path = Path(run_dir)
     if not path.is_dir():
         raise ValueError(f"{path}: no such run directory")
-    if not (path / "episodes.jsonl").is_file():
-        raise ValueError(f"{path}: no episodes.jsonl (not a run directory, or nothing was played)")
     if not (path / "config.yaml").is_file():
         raise ValueError(f"{path}: no config.yaml (the run's resolved config)")
     try:
@@ -89,6 +101,9 @@ def load_run(run_dir: str | Path, partial: bool = False) -> tuple[Any, str, Path
         raise ValueError(f"{path / 'config.yaml'}: expected a mapping, got a list")
     OmegaConf.set_struct(cfg, True)
     name = _experiment_name(path, cfg)
+    data = _run_data(name)
+    if not (path / data).exists():
+        raise ValueError(f"{path}: no {data} (not a run directory, or nothing was played)")
     if not partial and (path / "run.json").is_file():
         try:
             state = json.loads((path / "run.json").read_text(encoding="utf-8"))

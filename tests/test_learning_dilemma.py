@@ -216,3 +216,14 @@ def test_bad_config_is_refused_in_one_line_before_any_work(tmp_path, override, m
         ld.run(_cfg(tmp_path, override))
     assert "\n" not in str(info.value)
     assert not any(tmp_path.iterdir())
+
+
+def test_report_re_renders_the_run_from_its_runs(run) -> None:
+    from gtalign_sim import cli
+
+    out, metrics = run
+    (out / "summary.md").unlink()
+    again = cli.report(out)
+    assert again["conditions"] == metrics["conditions"]
+    assert again["differences"] == metrics["differences"]
+    assert (out / "summary.md").is_file()

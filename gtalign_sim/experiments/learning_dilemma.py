@@ -38,9 +38,11 @@ import numpy as np
 
 from .settings import Settings, container, validate
 
-__all__ = ["MODES", "Options", "options", "report_run", "run", "run_seeds"]
+__all__ = ["MODES", "RUN_DATA", "Options", "options", "report_run", "run", "run_seeds"]
 
 MODES: tuple[str, ...] = ("frozen", "joint")
+RUN_DATA = "runs"
+"""What a run directory of this experiment holds its results in (``gtalign-sim report``)."""
 _INTS: dict[str, tuple[int, int]] = {  # key: (minimum, default)
     "seeds": (2, 5),
     "pretrain_steps": (1, 40960),
@@ -266,6 +268,11 @@ def run(cfg: Any) -> dict[str, Any]:
     todo = [(r, m, k) for r, m in conditions(o) for k in range(o.seeds)]
     done = sum(run_path(s.output_dir, r, m, k).is_file() for r, m, k in todo)
     rd.start(config, total=len(todo), done=done, resume=stored is not None)
+    if not (rd.path / "config.yaml").exists():
+        from omegaconf import OmegaConf
+
+        text = OmegaConf.to_yaml(cfg, resolve=True) if OmegaConf.is_config(cfg) else json.dumps(cfg)
+        write_text_atomic(rd.path / "config.yaml", text)
     bank = s.bank
     if bank is None:
         from ..tasks.sources import load_task_bank

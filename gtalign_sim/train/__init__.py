@@ -9,6 +9,9 @@ that needs torch (the trainer, the policy, checkpoints) is imported on first use
 * :class:`LearnedAssistant` — a checkpoint's policy as an assistant, for every
   experiment: ``assistants.custom.learned={_target_: gtalign_sim.train.LearnedAssistant,
   checkpoint: <path>}``.
+* :class:`UserLearner` / :class:`UserLearnerConfig` — the users' side as an independent
+  learner (their DQ/VQ choice and reply-or-stop, rewarded with ``U``) on the batched
+  engine; :func:`learn_together` plays it against a frozen or a learning assistant.
 * :func:`write_csv` / :func:`plot_curve` — learning curves.
 """
 
@@ -25,7 +28,10 @@ __all__ = [
     "PPOConfig",
     "PPOTrainer",
     "PolicyNet",
+    "UserLearner",
+    "UserLearnerConfig",
     "first_episodes",
+    "learn_together",
     "load_checkpoint",
     "make_vec_env",
     "plot_curve",
@@ -38,6 +44,9 @@ _LAZY = {
     "train_ppo": ".ppo",
     "LearnedAssistant": ".policy",
     "PolicyNet": ".policy",
+    "UserLearner": ".users",
+    "UserLearnerConfig": ".users",
+    "learn_together": ".dilemma",
     "load_checkpoint": ".checkpoint",
     "make_vec_env": ".vec",
     "first_episodes": ".evaluate",
