@@ -13,6 +13,8 @@ that needs torch (the trainer, the policy, checkpoints) is imported on first use
   learner (their DQ/VQ choice and reply-or-stop, rewarded with ``U``) on the batched
   engine; :func:`learn_together` plays it against a frozen or a learning assistant.
 * :func:`write_csv` / :func:`plot_curve` — learning curves.
+* :mod:`gtalign_sim.train.llm` — aligning an LLM with TRL: four-block traces from the
+  simulator, SFT and single-turn GRPO.
 """
 
 from __future__ import annotations

@@ -1,0 +1,143 @@
+"""Shared pieces of the TRL runs: validation helpers, model loading, saving, results."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEVICES",
+    "TrainResult",
+    "check_int",
+    "check_positive",
+    "load_model",
+    "lora_config",
+    "save_folder",
+    "training_args",
+]
+
+DEVICES: tuple[str, ...] = ("cpu", "auto")
+"""Where a run trains: ``cpu``, or ``auto`` (the accelerator when there is one)."""
+
+
+def check_int(name: str, value: Any, low: int = 1) -> None:
+    """``ValueError`` unless ``value`` is an int ``>= low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+def check_positive(name: str, value: Any) -> None:
+    """``ValueError`` unless ``value`` is a finite number ``> 0``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise ValueError(f"{name} must be a number > 0, got {value!r}")
+
+
+def check_common(config: Any) -> None:
+    """Validate the fields every run config shares (model, output dir, steps, LoRA...)."""
+    if not isinstance(config.model, str) or not config.model:
+        raise ValueError(
+            f"model must be a path, a hub id, 'tiny' or 'smollm2'; got {config.model!r}"
+        )
+    if not isinstance(config.output_dir, (str, Path)) or not str(config.output_dir):
+        raise ValueError(f"output_dir must be a folder path, got {config.output_dir!r}")
+    check_int("max_steps", config.max_steps)
+    check_positive("learning_rate", config.learning_rate)
+    check_int("batch_size", config.batch_size)
+    check_int("seed", config.seed, low=0)
+    if not isinstance(config.lora, bool):
+        raise ValueError(f"lora must be true or false, got {config.lora!r}")
+    check_int("lora_r", config.lora_r)
+    check_positive("lora_alpha", config.lora_alpha)
+    if config.device not in DEVICES:
+        raise ValueError(f"device {config.device!r} unknown; allowed: {list(DEVICES)}")
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the saved Hugging Face folder and the trainer's log.
+
+    Attributes:
+        path: The folder with the (merged, when LoRA) model and its tokenizer.
+        log_history: The trainer's log entries (loss, rewards, learning rate...).
+        config: The run's configuration as a dict.
+    """
+
+    path: Path
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def load_model(name: str) -> tuple[Any, Any]:
+    """The causal LM (float32) and its tokenizer for a path, hub id or alias
+    (``tiny``, ``smollm2``: :func:`gtalign_sim.backends.models.resolve_model`)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ...backends.models import resolve_model
+
+    path = resolve_model(name)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    return model, tokenizer
+
+
+def lora_config(config: Any) -> Any:
+    """A peft ``LoraConfig`` for the run, or ``None`` when LoRA is off."""
+    if not config.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=int(config.lora_r),
+        lora_alpha=float(config.lora_alpha),
+        lora_dropout=0.0,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+    )
+
+
+def training_args(config: Any) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields every run sets the same way."""
+    return {
+        "output_dir": str(config.output_dir),
+        "max_steps": int(config.max_steps),
+        "learning_rate": float(config.learning_rate),
+        "per_device_train_batch_size": int(config.batch_size),
+        "seed": int(config.seed),
+        "data_seed": int(config.seed),
+        "bf16": False,
+        "fp16": False,
+        "use_cpu": config.device == "cpu",
+        "gradient_checkpointing": False,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+
+
+def save_folder(trainer: Any, tokenizer: Any, config: Any) -> TrainResult:
+    """Save the trained model (LoRA merged into the weights) and tokenizer as a plain
+    Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them."""
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = trainer.model
+    if hasattr(model, "merge_and_unload"):  # a peft model: fold the adapter in
+        model = model.merge_and_unload()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    log = list(trainer.state.log_history)
+    (out / "gtalign_sim_train.json").write_text(
+        json.dumps({"config": cfg, "log_history": log}, indent=2, default=str)
+    )
+    return TrainResult(path=out, log_history=log, config=cfg)

@@ -1,0 +1,111 @@
+"""Supervised fine-tuning on four-block traces with TRL's ``SFTTrainer``.
+
+The loss is on the completion only (TRL's default for prompt/completion data): the model
+learns to write the reply, not the prompt. The saved folder is a plain Hugging Face model
+(LoRA adapters merged) with its tokenizer, which ``build_backend("transformers",
+model=<path>)``, the project's server and ``vllm serve`` load.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .common import TrainResult, check_common, check_int, load_model, lora_config, save_folder
+from .common import training_args as _training_args
+
+__all__ = ["SFTRunConfig", "train_sft"]
+
+
+@dataclass(frozen=True)
+class SFTRunConfig:
+    """An SFT run.
+
+    Attributes:
+        model: A folder, a hub id in the local cache, or ``tiny`` / ``smollm2``.
+        output_dir: Where the trained model folder is written.
+        max_steps: Optimizer steps.
+        learning_rate: Peak learning rate (linear decay).
+        batch_size: Examples per device per step.
+        grad_accum: Gradient accumulation steps.
+        max_length: Tokens per example (prompt + completion; longer ones are cut at the
+            end). A prompt that fills it leaves nothing to learn: :func:`train_sft`
+            refuses a dataset where that happens to every example.
+        seed: Seed of the trainer (data order, dropout, LoRA init).
+        lora: Train LoRA adapters (peft) instead of every weight; merged when saved.
+        lora_r, lora_alpha: The adapters' rank and scale.
+        device: ``cpu`` or ``auto``.
+        extra: Further ``SFTConfig`` fields (e.g. ``lr_scheduler_type``).
+    """
+
+    model: str = "tiny"
+    output_dir: str | Path = "outputs/sft"
+    max_steps: int = 20
+    learning_rate: float = 2e-5
+    batch_size: int = 2
+    grad_accum: int = 1
+    max_length: int = 2048
+    seed: int = 0
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: float = 32.0
+    device: str = "cpu"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_common(self)
+        if not isinstance(self.extra, dict):
+            raise ValueError(f"extra must be a mapping of SFTConfig fields, got {self.extra!r}")
+        check_int("grad_accum", self.grad_accum)
+        check_int("max_length", self.max_length, low=8)
+
+
+def _prompt_lengths(dataset: Any, tokenizer: Any) -> list[int]:
+    return [
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        for p in dataset["prompt"]
+    ]
+
+
+def train_sft(config: SFTRunConfig, dataset: Any) -> TrainResult:
+    """Fine-tune ``config.model`` on ``dataset`` (conversational ``prompt``/``completion``
+    columns; other columns are dropped) and save the model folder.
+
+    Raises ``ValueError`` when the dataset lacks the columns or every prompt is at least
+    ``max_length`` tokens long (nothing of any completion would be trained on).
+    """
+    from trl import SFTConfig, SFTTrainer
+
+    missing = [c for c in ("prompt", "completion") if c not in dataset.column_names]
+    if missing:
+        raise ValueError(f"dataset lacks the columns {missing}; it needs 'prompt' and 'completion'")
+    dataset = dataset.select_columns(["prompt", "completion"])
+    model, tokenizer = load_model(config.model)
+    lengths = _prompt_lengths(dataset, tokenizer)
+    if min(lengths) >= config.max_length:
+        raise ValueError(
+            f"max_length {config.max_length} leaves no completion token: the shortest "
+            f"prompt is {min(lengths)} tokens"
+        )
+    args = SFTConfig(
+        **_training_args(config),
+        gradient_accumulation_steps=int(config.grad_accum),
+        max_length=int(config.max_length),
+        completion_only_loss=True,
+        **dict(config.extra),
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=lora_config(config),
+    )
+    trainer.train()
+    return save_folder(trainer, tokenizer, config)
