@@ -322,14 +322,26 @@ def test_config_rejects_bad_values(field, value, match):
         PPOConfig(**{field: value})
 
 
-def test_tensorboard_needs_its_package():
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        with pytest.raises(ValueError, match="needs the tensorboard package"):
-            PPOTrainer(_tiny(tensorboard="tb"), env=object(), eval_env=object())
-    else:
-        pytest.skip("tensorboard installed")
+def test_tensorboard_needs_its_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if not installed
+    with pytest.raises(ValueError, match="needs the tensorboard package"):
+        PPOTrainer(_tiny(tensorboard="tb"), env=object(), eval_env=object())
+
+
+def test_tensorboard_logs_the_learning_curve(bank, tmp_path):
+    require("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = _tiny(num_envs=16, minibatch_size=32, total_steps=128, eval_episodes=0)
+    trainer = PPOTrainer(cfg.replace(tensorboard=str(tmp_path / "tb")), tasks=bank)
+    trainer.train()
+    events = EventAccumulator(str(tmp_path / "tb"))
+    events.Reload()
+    logged = events.Scalars("train/mutual_welfare")
+    assert [e.step for e in logged] == [r["env_steps"] for r in trainer.curve]
+    assert [e.value for e in logged] == pytest.approx(
+        [r["mutual_welfare"] for r in trainer.curve], rel=1e-6
+    )
 
 
 def test_checkpoint_errors(tmp_path):

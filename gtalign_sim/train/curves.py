@@ -148,6 +148,7 @@ def tensorboard_writer(logdir: str | None) -> Any:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as exc:
         raise ValueError(
-            f"tensorboard={logdir!r} needs the tensorboard package (pip install tensorboard): {exc}"
+            f"tensorboard={logdir!r} needs the tensorboard package "
+            f"(pip install -e '.[tensorboard]'): {exc}"
         ) from None
     return SummaryWriter(log_dir=str(logdir))
