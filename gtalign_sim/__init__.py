@@ -25,7 +25,7 @@ def _register_gymnasium_envs() -> None:
         gymnasium.register(
             id=env_id,
             entry_point="gtalign_sim.envs.gym_wrapper:ClarificationAssistantEnv",
-            vector_entry_point="gtalign_sim.envs.batched:ClarificationVectorEnv",
+            vector_entry_point="gtalign_sim.envs.batched_vector:ClarificationVectorEnv",
         )
 
 

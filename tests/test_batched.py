@@ -19,8 +19,9 @@ from gtalign_sim.agents import build_assistant
 from gtalign_sim.agents.base import Decision, past_actions
 from gtalign_sim.core.vocab import PRICING_PLANS, StopCode, encode_action
 from gtalign_sim.envs import ClarificationAssistantEnv, ClarificationGameEnv
-from gtalign_sim.envs.batched import BatchedClarificationEngine, ClarificationVectorEnv
+from gtalign_sim.envs.batched import BatchedClarificationEngine
 from gtalign_sim.envs.batched_supply import PROFILE_COLUMNS, draw_starts, vague_probabilities
+from gtalign_sim.envs.batched_vector import ClarificationVectorEnv
 from gtalign_sim.envs.rollout import episode_seeds, run_episode
 from gtalign_sim.tasks import TaskBank
 from gtalign_sim.users import ParametricUser, ScriptedUser, UserProfile, WorldConfig

@@ -9,7 +9,8 @@ module-level ``env()``, ``raw_env()`` (and ``parallel_env()`` for matrix games).
 
 from . import clarification as clarification_game_v0
 from . import matrix_game as matrix_game_v0
-from .batched import BatchedClarificationEngine, ClarificationVectorEnv
+from .batched import BatchedClarificationEngine
+from .batched_vector import ClarificationVectorEnv
 from .clarification import ASSISTANT_FEATURES, USER_FEATURES, ClarificationGameEnv
 from .gym_wrapper import ENV_ID, ClarificationAssistantEnv
 from .matrix_game import (

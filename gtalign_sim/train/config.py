@@ -54,7 +54,7 @@ class PPOConfig:
         progress: show a progress bar with the live reward.
         tensorboard: a log directory for TensorBoard scalars (``None``: off; needs the
             ``tensorboard`` package).
-        env: keyword arguments of :class:`gtalign_sim.envs.batched.ClarificationVectorEnv`
+        env: keyword arguments of :class:`gtalign_sim.envs.batched_vector.ClarificationVectorEnv`
             (``tasks_per_family``, ``task_seed``, ``families``, ``world``, ``population``,
             ``user``, ``chunk``); ``aggregator`` and ``assistant_reward`` come from
             ``reward``.

@@ -4,7 +4,7 @@
 episodes in lockstep with same-step auto-reset, the action mask of every observation and
 each finished episode's ``U`` and ``L``. :class:`GymVecAdapter` gives that view of a
 ``gymnasium.vector.VectorEnv`` in ``SAME_STEP`` auto-reset mode — the batched engine
-(:class:`gtalign_sim.envs.batched.ClarificationVectorEnv`, the default and fast path) or a
+(:class:`gtalign_sim.envs.batched_vector.ClarificationVectorEnv`, the default and fast path) or a
 ``SyncVectorEnv`` over :class:`gtalign_sim.envs.ClarificationAssistantEnv` (the
 reference path, one AEC env per slot). No torch here.
 """
@@ -148,7 +148,7 @@ def make_vec_env(
     ``env`` holds the environment's keyword arguments (world, population, tasks_per_family,
     task_seed, families, user; ``chunk`` for the batched engine); ``tasks`` a prebuilt
     :class:`~gtalign_sim.tasks.TaskBank` shared between envs. ``backend`` is
-    ``"batched"`` (:class:`~gtalign_sim.envs.batched.ClarificationVectorEnv`) or
+    ``"batched"`` (:class:`~gtalign_sim.envs.batched_vector.ClarificationVectorEnv`) or
     ``"sync"`` (``SyncVectorEnv`` over :class:`~gtalign_sim.envs.ClarificationAssistantEnv`).
     """
     if backend not in BACKENDS:
@@ -158,7 +158,7 @@ def make_vec_env(
     if tasks is not None:
         kwargs["tasks"] = tasks
     if backend == "batched":
-        from ..envs.batched import ClarificationVectorEnv
+        from ..envs.batched_vector import ClarificationVectorEnv
 
         return GymVecAdapter(ClarificationVectorEnv(num_envs=num_envs, **kwargs))
 
