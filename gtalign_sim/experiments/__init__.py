@@ -20,6 +20,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "evolution",
     "train_assistant",
     "learning_dilemma",
+    "align_llm",
 )
 """Experiments runnable with ``python -m gtalign_sim.run experiment=<name>``."""
 

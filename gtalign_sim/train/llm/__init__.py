@@ -8,7 +8,11 @@ imported on first use (the ``train`` and ``llm`` extras).
   best-of-N by measured mutual welfare.
 * :mod:`.sft` — :class:`SFTRunConfig` / :func:`train_sft` (TRL ``SFTTrainer``, LoRA optional).
 * :mod:`.grpo` — :class:`GRPORunConfig` / :func:`train_grpo` (TRL ``GRPOTrainer``) with
-  :class:`CompletionReward`, the reference recipe's single-turn reward.
+  :class:`CompletionReward`, the reference recipe's single-turn reward; ``mode="multi_turn"``
+  plays each sampled reply out against the simulated user.
+* :mod:`.multiturn` — :class:`EpisodeRollout` (TRL's ``rollout_func``: user tokens masked,
+  reward :class:`EpisodeReward`, the episode's welfare aggregate) on
+  :func:`openings_dataset` (each episode's opening chat and seed).
 """
 
 from __future__ import annotations
@@ -17,14 +21,21 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "GRPO_MODES",
+    "MULTI_TURN_COLUMNS",
     "PLANNERS",
     "RESPONSES",
     "REWARD_VARIANTS",
     "CompletionReward",
+    "EpisodeReward",
+    "EpisodeRollout",
     "GRPORunConfig",
     "SFTRunConfig",
     "SynthesisConfig",
     "candidate_actions",
+    "openings",
+    "openings_dataset",
+    "prompt_key",
     "synthesize",
     "synthesize_dataset",
     "to_dataset",
@@ -46,6 +57,13 @@ _LAZY = {
     "CompletionReward": ".grpo",
     "GRPORunConfig": ".grpo",
     "train_grpo": ".grpo",
+    "GRPO_MODES": ".grpo",
+    "MULTI_TURN_COLUMNS": ".multiturn",
+    "EpisodeReward": ".multiturn",
+    "EpisodeRollout": ".multiturn",
+    "openings": ".multiturn",
+    "openings_dataset": ".multiturn",
+    "prompt_key": ".multiturn",
 }
 
 

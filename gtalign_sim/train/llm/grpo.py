@@ -35,7 +35,14 @@ from .common import (
 )
 from .common import training_args as _training_args
 
-__all__ = ["GRPO_COLUMNS", "REWARD_VARIANTS", "CompletionReward", "GRPORunConfig", "train_grpo"]
+__all__ = [
+    "GRPO_COLUMNS",
+    "GRPO_MODES",
+    "REWARD_VARIANTS",
+    "CompletionReward",
+    "GRPORunConfig",
+    "train_grpo",
+]
 
 REWARD_VARIANTS: tuple[str, ...] = tuple(AGGREGATORS)
 """Reward variants: the welfare aggregators (``cobb_douglas``, ``linear``, ``user_only``,
@@ -43,6 +50,10 @@ REWARD_VARIANTS: tuple[str, ...] = tuple(AGGREGATORS)
 
 GRPO_COLUMNS: tuple[str, ...] = ("prompt", "task", "intent")
 """The dataset columns GRPO needs: the chat, the task (JSON) and the user's reading."""
+
+GRPO_MODES: tuple[str, ...] = ("single_turn", "multi_turn")
+"""``single_turn``: one reply scored by :class:`CompletionReward`; ``multi_turn``: each
+reply played out against the simulated user (:mod:`.multiturn`)."""
 
 
 def _text(completion: Any) -> str:
@@ -150,6 +161,8 @@ class GRPORunConfig:
         lora, lora_r, lora_alpha: LoRA adapters (peft), merged when saved.
         device: ``cpu`` or ``auto``.
         use_vllm: Generate with vLLM inside TRL (``vllm_mode="colocate"``; GPU profile).
+        mode: One of :data:`GRPO_MODES`; ``multi_turn`` generates with the trainer's model
+            (``use_vllm`` off), ``max_completion_length`` tokens per reply.
     """
 
     model: str = "tiny"
@@ -169,6 +182,7 @@ class GRPORunConfig:
     lora_alpha: float = 32.0
     device: str = "cpu"
     use_vllm: bool = False
+    mode: str = "single_turn"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -188,12 +202,16 @@ class GRPORunConfig:
             )
         if not isinstance(self.use_vllm, bool):
             raise ValueError(f"use_vllm must be true or false, got {self.use_vllm!r}")
+        if self.mode not in GRPO_MODES:
+            raise ValueError(f"mode {self.mode!r} unknown; allowed: {list(GRPO_MODES)}")
+        if self.mode == "multi_turn" and self.use_vllm:
+            raise ValueError("use_vllm must be false with mode='multi_turn'")
         if not isinstance(self.extra, dict):
             raise ValueError(f"extra must be a mapping of GRPOConfig fields, got {self.extra!r}")
 
 
 def train_grpo(
-    config: GRPORunConfig, dataset: Any, reward: CompletionReward | None = None
+    config: GRPORunConfig, dataset: Any, reward: Any = None, rollout: Any = None
 ) -> TrainResult:
     """GRPO-train ``config.model`` on the prompts of ``dataset`` (columns
     :data:`GRPO_COLUMNS`; others dropped) and save the model folder.
@@ -201,19 +219,35 @@ def train_grpo(
     ``reward`` defaults to ``CompletionReward(config.reward)``; pass one with
     ``keep_history=True`` to inspect what was scored. ``config.extra`` passes further
     ``GRPOConfig`` fields through (e.g. vLLM settings of the GPU profile).
+
+    ``mode="multi_turn"``: the dataset has :data:`.multiturn.MULTI_TURN_COLUMNS`;
+    ``rollout`` defaults to :meth:`.multiturn.EpisodeRollout.from_dataset` (default env)
+    and ``reward`` to :class:`.multiturn.EpisodeReward`.
     """
     from trl import GRPOConfig, GRPOTrainer
 
-    missing = [c for c in GRPO_COLUMNS if c not in dataset.column_names]
+    columns = GRPO_COLUMNS
+    if config.mode == "multi_turn":
+        from .multiturn import MULTI_TURN_COLUMNS, EpisodeReward, EpisodeRollout
+
+        columns = MULTI_TURN_COLUMNS
+        if rollout is None:
+            rollout = EpisodeRollout.from_dataset(
+                dataset, max_new_tokens=config.max_completion_length, seed=config.seed
+            )
+        reward = EpisodeReward(config.reward) if reward is None else reward
+    elif rollout is not None:
+        raise ValueError("rollout is for mode='multi_turn' only")
+    missing = [c for c in columns if c not in dataset.column_names]
     if missing:
-        raise ValueError(f"dataset lacks the columns {missing}; it needs {list(GRPO_COLUMNS)}")
+        raise ValueError(f"dataset lacks the columns {missing}; it needs {list(columns)}")
     if reward is None:
         reward = CompletionReward(config.reward)
     elif reward.variant != config.reward:
         raise ValueError(
             f"reward variant {reward.variant!r} differs from config.reward {config.reward!r}"
         )
-    dataset = dataset.select_columns(list(GRPO_COLUMNS))
+    dataset = dataset.select_columns(list(columns))
     model, tokenizer = load_model(config.model)
     tokenizer.padding_side = "left"
     vllm: dict[str, Any] = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
@@ -234,6 +268,7 @@ def train_grpo(
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(config),
+        rollout_func=rollout,
     )
     trainer.train()
     return save_folder(trainer, tokenizer, config)

@@ -1,0 +1,434 @@
+"""``experiment=align_llm``: the paper's pipeline on a real LLM, measured in the simulator.
+
+Stages, each kept in the run directory and skipped when a rerun finds it finished (its
+``stage.json``, written last, holds a digest of its config chained to the stages it
+used; a stage in progress when a run stops is redone from its start):
+
+1. ``data/`` — :func:`gtalign_sim.train.llm.synthesize`: the planner plays the run's
+   simulator (world, population, user, task bank) and writes four-block traces with
+   best-of-N (``align.data``). Its episode seeds derive from the run seed on a stream
+   apart from the evaluation's, so no evaluation episode is trained on (tasks recur: the
+   bank is shared).
+2. ``sft/`` — :func:`~gtalign_sim.train.llm.train_sft` from ``align.model``.
+3. ``grpo/`` — :func:`~gtalign_sim.train.llm.train_grpo` from the SFT folder on the
+   mutual-welfare reward (``align.grpo``: every :class:`GRPORunConfig` field but the
+   managed ``model``, ``output_dir``, ``seed``, ``device``; ``mode`` is passed through
+   where the installed ``GRPORunConfig`` has it).
+4. ``eval/<model>/`` for ``base``, ``sft``, ``grpo`` — each model is the LLM assistant
+   (``llm_gtalign`` through ``align.eval.backend``) on the *same* episode plan
+   (:func:`~gtalign_sim.experiments.runner.episode_plan`, ``align.eval.episodes``) played
+   twice, under a subscription and per token at list price (common random numbers across
+   models and plans), against the run's simulated user with the run's judge. Each is a
+   runner run directory (``run.json``, ``episodes.jsonl``), resumed where it stopped.
+
+The report (:mod:`~gtalign_sim.experiments.align_llm_report`) writes ``summary.md``,
+``metrics.json``, ``metrics.csv`` and figures from the three ``episodes.jsonl``; a
+finished run re-renders with ``gtalign-sim report <run dir>``. A config that differs from
+the one a finished stage was made with is refused (one line) before any work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .align_llm_eval import (
+    MODELS,
+    PLANS,
+    check_eval_dirs,
+    eval_config,
+    evaluate,
+)
+from .settings import Settings, container, validate
+
+__all__ = [
+    "MODELS",
+    "PLANS",
+    "RUN_DATA",
+    "STAGES",
+    "Options",
+    "data_seed",
+    "eval_config",
+    "options",
+    "report_run",
+    "run",
+    "stage_digests",
+]
+
+RUN_DATA = "eval"
+"""What ``gtalign-sim report`` looks for in a run directory."""
+STAGES: tuple[str, ...] = ("data", "sft", "grpo")
+"""The training stages, in order (folders of the run directory)."""
+_DATA_STREAM = 11  # SeedSequence([seed, 11]): the synthesis seed, apart from the episodes
+_MANAGED = ("model", "output_dir", "seed", "device")
+_DATA_KEYS = {"episodes": "n_episodes", "planner": "planner", "n_candidates": "n_candidates"}
+_DATA_KEYS |= {"response": "response", "n_particles": "n_particles"}
+_EVAL_DEFAULTS: dict[str, Any] = {
+    "episodes": 24,
+    "max_tokens": 512,
+    "temperature": 0.0,
+    "fallback": "direct",
+    "bootstrap": 1000,
+    "bins": 10,
+    "backend": {"name": "transformers"},
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """The validated ``align`` node and the run configs it makes."""
+
+    profile: str
+    model: str
+    device: str
+    synthesis: Any
+    sft: Any
+    grpo: Any
+    eval: dict[str, Any]
+
+
+def data_seed(seed: int) -> int:
+    """The synthesis seed of run seed ``seed`` (its episode seeds are not the evaluation's)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), _DATA_STREAM]).generate_state(1)[0])
+
+
+def _node(align: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = align.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"align.{key} must be a mapping, got {value!r}")
+    return dict(value)
+
+
+def _run_config(cls: Any, key: str, node: dict[str, Any], **managed: Any) -> Any:
+    """``cls(**node, **managed)``; unknown or managed keys and refused values name
+    ``align.<key>.<field>``."""
+    names = [f.name for f in fields(cls)]
+    if key == "grpo" and "mode" not in names:  # single-turn GRPO only in this trl layer
+        mode = node.pop("mode", "single_turn")
+        if mode != "single_turn":
+            raise ValueError(
+                f"align.grpo.mode {mode!r}: this GRPORunConfig has no mode field "
+                "(single-turn GRPO only); use single_turn"
+            )
+    allowed = sorted(n for n in names if n not in _MANAGED)
+    bad = sorted(set(node) - set(allowed))
+    if bad:
+        raise ValueError(f"align.{key}: unknown or managed keys {bad}; allowed: {allowed}")
+    try:
+        return cls(**node, **managed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"align.{key}: {exc}") from None
+
+
+def _eval_options(node: dict[str, Any]) -> dict[str, Any]:
+    from ..agents.llm import FALLBACKS
+    from ..backends import BACKENDS, check_backend_spec
+
+    bad = sorted(set(node) - set(_EVAL_DEFAULTS))
+    if bad:
+        raise ValueError(f"align.eval: unknown keys {bad}; allowed: {sorted(_EVAL_DEFAULTS)}")
+    o = {**_EVAL_DEFAULTS, **node}
+    for key, low in (("episodes", 2), ("max_tokens", 1), ("bootstrap", 20), ("bins", 2)):
+        v = o[key]
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise ValueError(f"align.eval.{key} must be an integer >= {low}, got {v!r}")
+    t = o["temperature"]
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < float("inf"):
+        raise ValueError(f"align.eval.temperature must be a number >= 0, got {t!r}")
+    if o["fallback"] not in FALLBACKS:
+        raise ValueError(f"align.eval.fallback {o['fallback']!r} unknown; allowed: {FALLBACKS}")
+    spec = o["backend"]
+    if not isinstance(spec, dict) or spec.get("name") not in set(BACKENDS) - {"template"}:
+        names = sorted(set(BACKENDS) - {"template"})
+        raise ValueError(f"align.eval.backend.name must be one of {names}, got {spec!r}")
+    if "model" in spec:
+        raise ValueError("align.eval.backend.model is set per evaluated model; remove it")
+    check_backend_spec({**spec, "model": "x"}, "align.eval.backend")
+    return o
+
+
+def _synthesis_env(s: Settings, cfg: Any) -> dict[str, Any]:
+    """The run's simulator as :class:`~gtalign_sim.envs.ClarificationGameEnv` arguments."""
+    env_cfg = cfg.get("env") or {}
+    population = dict(container(cfg.get("population")) or {})
+    population["pricing"] = dict(s.population.pricing)
+    env = {
+        "world": dict(container(env_cfg.get("world")) or {}),
+        "population": population,
+        "families": list(s.families),
+        "tasks_per_family": s.tasks_per_family,
+        "task_seed": s.task_seed,
+        "user": dict(s.user_spec),
+        "aggregator": s.aggregator,
+        "assistant_reward": s.assistant_reward,
+    }
+    if s.bank is not None:  # a loaded task source (kept out of the digest: its spec is in)
+        env["tasks"] = s.bank
+    return env
+
+
+def options(cfg: Any, s: Settings | None = None) -> Options:
+    """``cfg.align`` checked (one-line ``ValueError`` naming ``align.<field>``) and turned
+    into the synthesis, SFT and GRPO configs of the run directory ``s.output_dir``."""
+    from ..train.llm.common import DEVICES
+    from ..train.llm.data import SynthesisConfig
+    from ..train.llm.grpo import GRPORunConfig
+    from ..train.llm.sft import SFTRunConfig
+
+    s = validate(cfg) if s is None else s
+    align = container(cfg.get("align")) or {}
+    if not isinstance(align, dict):
+        raise ValueError(
+            f"align must be a mapping (a profile: align=cpu or align=gpu), got {align!r}"
+        )
+    allowed = ["profile", "model", "device", "data", "sft", "grpo", "eval"]
+    bad = sorted(set(align) - set(allowed))
+    if bad:
+        raise ValueError(f"align: unknown keys {bad}; allowed: {allowed}")
+    model, device = align.get("model"), align.get("device", "cpu")
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"align.model must be a folder, a hub id, tiny or smollm2; got {model!r}")
+    if device not in DEVICES:
+        raise ValueError(f"align.device {device!r} unknown; allowed: {list(DEVICES)}")
+    data = _node(align, "data")
+    bad = sorted(set(data) - set(_DATA_KEYS))
+    if bad:
+        raise ValueError(f"align.data: unknown keys {bad}; allowed: {sorted(_DATA_KEYS)}")
+    try:
+        synthesis = SynthesisConfig(
+            seed=data_seed(s.seed),
+            env=_synthesis_env(s, cfg),
+            **{_DATA_KEYS[k]: v for k, v in data.items()},
+        )
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"align.data: {exc}") from None
+    out = Path(s.output_dir)
+    common = {"seed": s.seed, "device": device}
+    sft = _run_config(
+        SFTRunConfig, "sft", _node(align, "sft"), model=model, output_dir=str(out / "sft"), **common
+    )
+    grpo = _run_config(
+        GRPORunConfig,
+        "grpo",
+        _node(align, "grpo"),
+        model=str(out / "sft"),
+        output_dir=str(out / "grpo"),
+        **common,
+    )
+    return Options(
+        profile=str(align.get("profile", "custom")),
+        model=model,
+        device=device,
+        synthesis=synthesis,
+        sft=sft,
+        grpo=grpo,
+        eval=_eval_options(_node(align, "eval")),
+    )
+
+
+def _check_compatible(s: Settings, cfg: Any) -> None:
+    if s.backend["name"] != "template" or s.user_backend or s.assistant_backend:
+        raise ValueError(
+            "align_llm plays each model through align.eval.backend: leave backend=template "
+            "and user_backend / assistant_backend null"
+        )
+    if s.user_spec.get("_target_") == "gtalign_sim.users.LLMUser":
+        raise ValueError(
+            "align_llm: user must be a simulated user (not LLMUser: it would "
+            "share the evaluated model)"
+        )
+    if str(cfg.get("llm_agents", "auto")) == "on":
+        raise ValueError(
+            "align_llm: llm_agents must be auto or off (the models are the assistants)"
+        )
+
+
+# ------------------------------------------------------------------------------ stages
+
+
+def _digest(obj: Any) -> str:
+    from .rundir import config_hash
+
+    return config_hash(json.loads(json.dumps(obj, default=str)))
+
+
+def _plain(config: Any) -> dict[str, Any]:
+    d = asdict(config)
+    if "env" in d:
+        d["env"] = {k: v for k, v in d["env"].items() if k != "tasks"}
+    return d
+
+
+def stage_digests(o: Options, cfg: Any) -> dict[str, str]:
+    """Each stage's digest: its own config chained with the digests of what it used
+    (``data`` ← task spec; ``sft`` ← data; ``grpo`` ← sft). The base model's is its name."""
+    tasks = container(cfg.get("tasks")) or {}
+    data = _digest({"synthesis": _plain(o.synthesis), "tasks": tasks})
+    sft = _digest({"sft": _plain(o.sft), "data": data})
+    grpo = _digest({"grpo": _plain(o.grpo), "sft": sft})
+    return {"data": data, "sft": sft, "grpo": grpo, "base": _digest({"model": o.model})}
+
+
+def _stage_file(out: Path, stage: str) -> Path:
+    return out / stage / "stage.json"
+
+
+def _finished(out: Path, stage: str, digest: str) -> bool:
+    """Whether ``stage`` is finished with ``digest``; another digest is refused."""
+    f = _stage_file(out, stage)
+    if not f.is_file():
+        return False
+    stored = json.loads(f.read_text(encoding="utf-8"))
+    if stored.get("digest") != digest:
+        raise ValueError(
+            f"{out / stage} was made with another config (digest {stored.get('digest', '?')[:12]} "
+            f"!= {digest[:12]}); choose another hydra.run.dir / output_dir"
+        )
+    return True
+
+
+def _finish(out: Path, stage: str, digest: str, config: Any, t0: float, **extra: Any) -> None:
+    from .rundir import write_text_atomic
+
+    body = {"stage": stage, "digest": digest, "config": _plain(config)}
+    body |= {"wall_seconds": round(time.perf_counter() - t0, 1), **extra}
+    write_text_atomic(_stage_file(out, stage), json.dumps(body, indent=2, default=str) + "\n")
+
+
+def _examples(out: Path) -> list[dict[str, Any]]:
+    path = out / "data" / "examples.jsonl"
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
+
+
+def _train_grpo(o: Options, examples: Any) -> Any:
+    """GRPO from the SFT folder: single-turn on the synthesized prompts, or multi-turn on
+    the openings of the synthesis episodes, played out against the run's own simulator."""
+    from ..train.llm.grpo import train_grpo
+
+    if getattr(o.grpo, "mode", "single_turn") != "multi_turn":
+        return train_grpo(o.grpo, examples)
+    from ..train.llm.multiturn import EpisodeRollout, openings_dataset
+
+    env = o.synthesis.env
+    dataset = openings_dataset(o.synthesis.n_episodes, o.synthesis.seed, env=env)
+    rollout = EpisodeRollout.from_dataset(
+        dataset, env=env, max_new_tokens=o.grpo.max_completion_length, seed=o.grpo.seed
+    )
+    return train_grpo(o.grpo, dataset, rollout=rollout)
+
+
+def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str]:
+    """Run the training stages not finished yet; returns what happened to each."""
+    from ..train.llm.data import synthesize, to_dataset
+    from ..train.llm.sft import train_sft
+    from .rundir import write_text_atomic
+
+    out, done = Path(s.output_dir), {}
+    for stage in STAGES:
+        if _finished(out, stage, digests[stage]):
+            done[stage] = "reused"
+            continue
+        t0 = time.perf_counter()
+        if s.print_table:
+            print(f"align_llm: {stage} ...", flush=True)
+        if stage == "data":
+            rows = synthesize(o.synthesis)
+            lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+            write_text_atomic(out / "data" / "examples.jsonl", lines)
+            episodes = len({r["episode"] for r in rows})
+            _finish(
+                out, stage, digests[stage], o.synthesis, t0, examples=len(rows), episodes=episodes
+            )
+        elif stage == "sft":
+            result = train_sft(o.sft, to_dataset(_examples(out)))
+        else:
+            result = _train_grpo(o, to_dataset(_examples(out)))
+        if stage != "data":
+            config = o.sft if stage == "sft" else o.grpo
+            losses = [h for h in result.log_history if "loss" in h or "reward" in h]
+            _finish(out, stage, digests[stage], config, t0, logged_steps=len(losses))
+        done[stage] = "trained"
+        if s.print_table:
+            print(f"align_llm: {stage} done ({time.perf_counter() - t0:.1f}s)", flush=True)
+    return done
+
+
+# ------------------------------------------------------------------------------ entry points
+
+
+def run(cfg: Any) -> dict[str, Any]:
+    """Check everything, run the stages not finished in the run directory, evaluate the
+    three models on the same episodes and write the report; returns the metrics."""
+    from omegaconf import OmegaConf
+
+    from .rundir import write_text_atomic
+
+    s = validate(cfg)
+    _check_compatible(s, cfg)
+    o = options(cfg, s)
+    for module in ("torch", "transformers", "trl", "datasets"):
+        try:
+            __import__(module)
+        except ImportError as exc:
+            raise ValueError(
+                f"align_llm needs {module} (pip install -e '.[llm,train]'): {exc}"
+            ) from None
+    digests = stage_digests(o, cfg)
+    out = Path(s.output_dir)
+    for stage in STAGES:
+        _finished(out, stage, digests[stage])
+    subs = {m: eval_config(cfg, o, s, m, digests[m]) for m in MODELS}
+    for sub in subs.values():
+        validate(sub)
+    check_eval_dirs(subs)
+    if not (out / "config.yaml").is_file():
+        text = OmegaConf.to_yaml(cfg, resolve=True) if OmegaConf.is_config(cfg) else json.dumps(cfg)
+        write_text_atomic(out / "config.yaml", text)
+    stages = _train(s, o, digests)
+    stages |= {f"eval_{m}": v for m, v in evaluate(subs, s.print_table).items()}
+    return _report(s, cfg, o, digests, stages)
+
+
+def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
+    """Re-render the finished run in ``path`` from its stages and evaluation episodes."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(cfg):
+        cfg = cfg.copy()
+        OmegaConf.set_struct(cfg, False)
+        cfg.output_dir = str(path)
+    else:
+        cfg = {**cfg, "output_dir": str(path)}
+    s = validate(cfg)
+    o = options(cfg, s)
+    return _report(s, cfg, o, stage_digests(o, cfg), {})
+
+
+def _report(
+    s: Settings, cfg: Any, o: Options, digests: Mapping[str, str], stages: Mapping[str, str]
+) -> dict[str, Any]:
+    from .align_llm_report import report
+
+    out = Path(s.output_dir)
+    info: dict[str, Any] = {}
+    for stage in STAGES:
+        f = _stage_file(out, stage)
+        if f.is_file():
+            stored = json.loads(f.read_text(encoding="utf-8"))
+            info[stage] = {k: v for k, v in stored.items() if k != "config"}
+    for m in MODELS:
+        state = json.loads((out / "eval" / m / "run.json").read_text(encoding="utf-8"))
+        info[f"eval_{m}"] = {
+            "status": state.get("status"),
+            "wall_seconds": state.get("wall_seconds"),
+        }
+    for k, v in stages.items():
+        info.setdefault(k, {})["this_run"] = v
+    sub = eval_config(cfg, o, s, "base", digests["base"])
+    return report(s, validate(sub), o, out, info)

@@ -1,0 +1,246 @@
+"""experiment=align_llm on the tiny random model: data → SFT → GRPO → evaluation of the
+three models on the same episodes, stages kept and skipped on rerun, the report's numbers
+re-derived from the episodes it played, bad config refused before any work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import require
+from hydra import compose, initialize_config_module
+
+from gtalign_sim.envs.rollout import episode_seeds
+from gtalign_sim.experiments import align_llm as al
+
+N = 3  # evaluation episodes per model and plan
+TINY = [
+    "experiment=align_llm",
+    "align.model=tiny",
+    "progress=false",
+    "print_table=false",
+    "env.tasks_per_family=8",
+    "assistants.n_particles=4",
+    "align.data.episodes=2",
+    "align.data.n_candidates=2",
+    "align.sft.max_steps=2",
+    "align.sft.batch_size=1",
+    "align.sft.max_length=1100",
+    "align.grpo.max_steps=2",
+    "align.grpo.batch_size=2",
+    "align.grpo.num_generations=2",
+    "align.grpo.max_completion_length=8",
+    f"align.eval.episodes={N}",
+    "align.eval.max_tokens=8",
+    "align.eval.bootstrap=50",
+]
+
+
+def _cfg(out: Path, *extra: str):
+    with initialize_config_module(config_module="gtalign_sim.conf", version_base=None):
+        return compose(config_name="config", overrides=[*TINY, f"output_dir={out}", *extra])
+
+
+def _records(out: Path, model: str) -> list[dict]:
+    path = out / "eval" / model / "episodes.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def _stamps(out: Path) -> dict[str, int]:
+    files = [out / s / "stage.json" for s in al.STAGES]
+    files += [out / "eval" / m / f for m in al.MODELS for f in ("run.json", "episodes.jsonl")]
+    files += [out / s / "model.safetensors" for s in ("sft", "grpo")]
+    return {str(f.relative_to(out)): f.stat().st_mtime_ns for f in files}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    require("torch", "pip install -e '.[llm]'")
+    require("trl", "pip install -e '.[train]'")
+    require("datasets", "pip install -e '.[train]'")
+    out = tmp_path_factory.mktemp("align_llm")
+    return out, al.run(_cfg(out))
+
+
+def test_every_stage_is_kept_in_the_run_dir(run):
+    out, metrics = run
+    for stage in al.STAGES:
+        assert json.loads((out / stage / "stage.json").read_text())["stage"] == stage
+    for folder in ("sft", "grpo"):  # Hugging Face folders the transformers backend loads
+        assert {"config.json", "model.safetensors", "tokenizer.json"} <= {
+            p.name for p in (out / folder).iterdir()
+        }
+    grpo = json.loads((out / "grpo" / "stage.json").read_text())["config"]
+    assert grpo["model"] == str(out / "sft")  # GRPO starts from the SFT model
+    for m in al.MODELS:
+        assert json.loads((out / "eval" / m / "run.json").read_text())["status"] == "complete"
+    assert {"summary.md", "metrics.json", "metrics.csv", "align_llm.png", "config.yaml"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert metrics["paired_episodes"] == N
+    assert [r["this_run"] for r in metrics["stages"].values()] == [
+        "trained",
+        "trained",
+        "trained",
+        "played",
+        "played",
+        "played",
+    ]
+
+
+def test_the_models_play_the_same_episodes_and_training_data_is_apart(run):
+    out, _ = run
+    plays = {}
+    for m in al.MODELS:
+        recs = _records(out, m)
+        assert len(recs) == 2 * N and {r["assistant"] for r in recs} == {"llm_gtalign"}
+        plays[m] = sorted((r["episode"], r["pricing"], r["seed"], r["task_id"]) for r in recs)
+        for r in recs:  # the profile's pricing is the arm's plan
+            assert r["profile"]["pricing"] == r["pricing"]
+    assert plays["base"] == plays["sft"] == plays["grpo"]
+    seeds = {p[2] for p in plays["base"]}
+    assert seeds == set(episode_seeds(0, N))
+    examples = [json.loads(x) for x in (out / "data" / "examples.jsonl").read_text().splitlines()]
+    assert {e["seed"] for e in examples} == set(episode_seeds(al.data_seed(0), 2))
+    assert not seeds & {e["seed"] for e in examples}
+
+
+def _mean_of_plays(recs, key):
+    by = {}
+    for r in recs:
+        by.setdefault(r["episode"], []).append(key(r))
+    return np.array([np.mean(by[i]) for i in sorted(by)])
+
+
+def test_the_reported_numbers_are_those_of_the_played_episodes(run):
+    out, metrics = run
+    stored = json.loads((out / "metrics.json").read_text())
+    assert stored["models"] == metrics["models"]
+    cols = {}
+    for m in al.MODELS:
+        recs = _records(out, m)
+        valid = _mean_of_plays(
+            recs,
+            lambda r: np.mean([d["estimates"]["decided_by"] == "model" for d in r["decisions"]]),
+        )
+        mutual = _mean_of_plays(recs, lambda r: r["mutual_welfare"])
+        cols[m] = mutual
+        got = metrics["models"][m]
+        assert got["format_valid"]["mean"] == pytest.approx(valid.mean(), abs=1e-12)
+        assert got["mutual_welfare"]["mean"] == pytest.approx(mutual.mean(), abs=1e-12)
+        for k in ("answer_quality", "user_welfare", "llm_welfare"):
+            assert got[k]["mean"] == pytest.approx(
+                _mean_of_plays(recs, lambda r, k=k: r[k]).mean(), abs=1e-12
+            )
+        assert got["n_turns"] == sum(len(r["decisions"]) for r in recs)
+    # the tiny random model never writes a valid reply: every turn is the direct fallback,
+    # so the three models play identically and every difference is an exact tie
+    assert metrics["models"]["base"]["format_valid"]["mean"] == 0.0
+    assert metrics["models"]["base"]["mutual_welfare"]["mean"] == pytest.approx(
+        0.23130553328708206, abs=1e-12
+    )
+    d = metrics["comparisons"]["grpo - sft"]["mutual_welfare"]
+    assert d["mean"] == pytest.approx((cols["grpo"] - cols["sft"]).mean(), abs=1e-12)
+    assert d["verdict"] == "tie" and d["n"] == N
+    shift = metrics["pricing"]["base"]["shift"]["1"]
+    subs = [r for r in _records(out, "base") if r["pricing"] == "subscription"]
+    da = np.mean([r["modes"][0] == "DA" for r in subs])
+    assert metrics["pricing"]["base"]["arms"]["subscription"]["share"]["DA"]["mean"] == da
+    assert shift["tv"]["mean"] == 0.0
+    assert metrics["calibration"]["decisions"] == {"base": 0, "sft": 0, "grpo": 0}
+    csv_rows = (out / "metrics.csv").read_text().splitlines()
+    assert csv_rows[0].startswith("kind,name,metric,mean")
+    assert any(r.startswith("difference,grpo - sft,mutual_welfare,") for r in csv_rows)
+
+
+def test_a_rerun_skips_every_finished_stage(run):
+    out, metrics = run
+    before = _stamps(out)
+    again = al.run(_cfg(out))
+    assert _stamps(out) == before
+    assert {r["this_run"] for r in again["stages"].values()} == {"reused"}
+    assert again["models"] == metrics["models"]
+
+
+def test_a_changed_stage_config_is_refused_before_any_work(run):
+    out, _ = run
+    before = _stamps(out)
+    with pytest.raises(ValueError, match=r"sft was made with another config"):
+        al.run(_cfg(out, "align.sft.max_steps=3"))
+    assert _stamps(out) == before
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("align.eval.fallback=guess", "align.eval.fallback"),
+        ("align.eval.episodes=1", "align.eval.episodes"),
+        ("align.eval.backend.name=template", "align.eval.backend.name"),
+        ("align.grpo.reward=nash", "align.grpo: reward"),
+        ("align.grpo.num_generations=3", "align.grpo: batch_size"),
+        ("+align.grpo.output_dir=x", "align.grpo: unknown or managed keys"),
+        ("align.sft.max_steps=0", "align.sft: max_steps"),
+        ("align.data.planner=random", "align.data: planner"),
+        ("align.device=tpu", "align.device"),
+        ("backend=transformers", "leave backend=template"),
+    ],
+)
+def test_bad_config_is_one_line_naming_the_field(tmp_path, override, match):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=match) as err:
+        al.run(_cfg(out, override))
+    assert "\n" not in str(err.value)
+    assert not out.exists()  # refused before any work
+
+
+def test_multi_turn_grpo_plays_the_runs_own_simulator(tmp_path, monkeypatch):
+    from gtalign_sim.train.llm import multiturn
+
+    seen = []
+    real = multiturn.EpisodeRollout.from_dataset.__func__
+
+    def spy(cls, dataset, **kwargs):
+        seen.append((dataset, kwargs))
+        return real(cls, dataset, **kwargs)
+
+    monkeypatch.setattr(multiturn.EpisodeRollout, "from_dataset", classmethod(spy))
+    cfg = _cfg(tmp_path / "run", "align.grpo.mode=multi_turn", "env.world.discount=0.8")
+    o = al.options(cfg)
+    assert o.grpo.mode == "multi_turn"
+    al.run(cfg)
+    [(dataset, kwargs)] = seen
+    assert kwargs["env"] == o.synthesis.env and kwargs["env"]["world"]["discount"] == 0.8
+    assert kwargs["max_new_tokens"] == o.grpo.max_completion_length
+    assert sorted(dataset["seed"]) == sorted(
+        {
+            r["seed"]
+            for r in multiturn.openings(
+                o.synthesis.n_episodes, o.synthesis.seed, env=o.synthesis.env
+            )
+        }
+    )
+    stage = json.loads((tmp_path / "run" / "grpo" / "stage.json").read_text())
+    assert stage["config"]["mode"] == "multi_turn"
+
+
+def test_the_cli_refuses_bad_config_in_one_line(tmp_path):
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gtalign_sim.run",
+            "experiment=align_llm",
+            "align.eval.fallback=guess",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith("gtalign-sim: error: align.eval.fallback")
+    run_dir = tmp_path / "run"  # Hydra makes the folder; nothing of the run is in it
+    assert not run_dir.exists() or not {"data", "config.yaml"} & {p.name for p in run_dir.iterdir()}
