@@ -29,14 +29,22 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .settings import Settings, container, validate
+from .options import (
+    batched_env_kwargs,
+    experiment_node,
+    int_fields,
+    mapping_field,
+    name_list,
+    require_batched_world,
+    tunable_fields,
+)
+from .settings import Settings, validate
 
 __all__ = ["MODES", "RUN_DATA", "Options", "options", "report_run", "run", "run_seeds"]
 
@@ -53,8 +61,6 @@ _INTS: dict[str, tuple[int, int]] = {  # key: (minimum, default)
     "eval_steps": (1, 8),
 }
 _PPO_MANAGED = {"seed", "reward", "env", "num_envs", "rollout_steps", "total_steps"}
-_ENV = "gtalign_sim.envs.ClarificationGameEnv"
-_USER = "gtalign_sim.users.ParametricUser"
 
 
 @dataclass(frozen=True)
@@ -74,53 +80,22 @@ class Options:
     ppo: dict[str, Any]
 
 
-def _names(node: Mapping[str, Any], key: str, allowed: list[str], default: list[str]) -> list[str]:
-    value = container(node.get(key)) if node.get(key) is not None else list(default)
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(v not in allowed for v in value)
-        or len(set(value)) != len(value)
-    ):
-        raise ValueError(
-            f"learning_dilemma.{key} {value!r} invalid: a non-empty list of distinct names "
-            f"from {allowed}"
-        )
-    return value
-
-
 def options(cfg: Any) -> Options:
     """``cfg.learning_dilemma`` checked (one-line ``ValueError`` naming the field)."""
     from ..train import REWARDS, PPOConfig
     from ..train.users import UserLearnerConfig
 
-    node = container(cfg.get("learning_dilemma")) or {}
-    if not isinstance(node, dict):
-        raise ValueError(f"learning_dilemma must be a mapping, got {node!r}")
-    allowed = ["rewards", "modes", *_INTS, "users", "ppo"]
-    unknown = sorted(set(node) - set(allowed))
-    if unknown:
-        raise ValueError(f"learning_dilemma: unknown keys {unknown}; allowed: {allowed}")
-    rewards = _names(node, "rewards", list(REWARDS), ["llm_only", "cobb_douglas"])
-    modes = _names(node, "modes", list(MODES), list(MODES))
-    ints: dict[str, int] = {}
-    for key, (minimum, default) in _INTS.items():
-        v = node.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise ValueError(f"learning_dilemma.{key} must be an integer >= {minimum}, got {v!r}")
-        ints[key] = v
-    users, ppo = node.get("users") or {}, node.get("ppo") or {}
-    for key, value in (("users", users), ("ppo", ppo)):
-        if not isinstance(value, dict):
-            raise ValueError(f"learning_dilemma.{key} must be a mapping, got {value!r}")
+    section = "learning_dilemma"
+    node = experiment_node(cfg, section, ["rewards", "modes", *_INTS, "users", "ppo"])
+    rewards = name_list(node, "rewards", list(REWARDS), ["llm_only", "cobb_douglas"], section)
+    modes = name_list(node, "modes", list(MODES), list(MODES), section)
+    ints = int_fields(node, _INTS, section)
+    users, ppo = mapping_field(node, "users", section), mapping_field(node, "ppo", section)
     try:
         UserLearnerConfig.from_dict(users)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"learning_dilemma.{exc}") from None
-    tunable = sorted(f.name for f in fields(PPOConfig) if f.name not in _PPO_MANAGED)
-    bad = sorted(set(ppo) - set(tunable))
-    if bad:
-        raise ValueError(f"learning_dilemma.ppo: fields {bad} not allowed; allowed: {tunable}")
+        raise ValueError(f"{section}.{exc}") from None
+    tunable_fields(ppo, PPOConfig, _PPO_MANAGED, f"{section}.ppo")
     return Options(tuple(rewards), tuple(modes), users=dict(users), ppo=dict(ppo), **ints)
 
 
@@ -129,34 +104,12 @@ def run_seeds(seed: int, n: int) -> list[int]:
     return [int(k.generate_state(1)[0]) for k in np.random.SeedSequence(seed).spawn(n)]
 
 
-def _check(s: Settings) -> None:
-    if s.env_target != _ENV:
-        raise ValueError(f"learning_dilemma: env._target_ must be {_ENV}, got {s.env_target!r}")
-    target = s.user_spec.get("_target_", _USER)
-    if target != _USER or s.user_spec.get("learn"):
-        raise ValueError(
-            f"learning_dilemma: user must be {_USER} with learn=false (the users that are not "
-            f"learning, and whose population the learners are drawn from), got {target}"
-        )
-
-
-def _env_kwargs(s: Settings, cfg: Any) -> dict[str, Any]:
-    env_cfg = cfg.get("env") or {}
-    population = dict(container(cfg.get("population")) or {})
-    population["pricing"] = dict(s.population.pricing)
-    return {
-        "world": dict(container(env_cfg.get("world")) or {}),
-        "population": population,
-        "user": dict(s.user_spec),
-    }
-
-
 class _Runner:
     """One run: a condition (reward, mode) on one seed."""
 
     def __init__(self, s: Settings, cfg: Any, o: Options, bank: Any) -> None:
         self.s, self.o, self.bank = s, o, bank
-        self.env = _env_kwargs(s, cfg)
+        self.env = batched_env_kwargs(s, cfg)
         self._pretrained: dict[tuple[str, int], Any] = {}
 
     def ppo(self, reward: str, seed: int, steps: int) -> Any:
@@ -246,7 +199,7 @@ def run(cfg: Any) -> dict[str, Any]:
 
     o = options(cfg)
     s = validate(cfg)
-    _check(s)
+    require_batched_world(s, "learning_dilemma", "the batched engine the policies learn on")
     try:
         import torch  # noqa: F401
         import torchrl  # noqa: F401

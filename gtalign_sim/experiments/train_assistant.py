@@ -35,8 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .options import (
+    batched_env_kwargs,
+    experiment_node,
+    int_fields,
+    name_list,
+    require_batched_world,
+    tunable_fields,
+)
 from .runner import Arm, report_experiment, run_experiment
-from .settings import Settings, container, validate
+from .settings import Settings, validate
 
 __all__ = [
     "LEARNED_PREFIX",
@@ -82,8 +90,6 @@ _MANAGED = {  # PPOConfig fields set by the experiment, not by train_assistant.p
     "time_budget_s",
 }
 _VOLATILE = ("progress", "tensorboard")  # config fields that do not change the policy
-_ENV = "gtalign_sim.envs.ClarificationGameEnv"
-_USER = "gtalign_sim.users.ParametricUser"
 
 
 @dataclass(frozen=True)
@@ -106,21 +112,6 @@ def learned_name(variant: str) -> str:
     return f"{LEARNED_PREFIX}{variant}"
 
 
-def _names(node: Mapping[str, Any], key: str, allowed: list[str], default: list[str]) -> list[str]:
-    value = container(node.get(key)) if node.get(key) is not None else list(default)
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(v not in allowed for v in value)
-        or len(set(value)) != len(value)
-    ):
-        raise ValueError(
-            f"train_assistant.{key} {value!r} invalid: a non-empty list of distinct names "
-            f"from {allowed}"
-        )
-    return value
-
-
 def options(cfg: Any) -> Options:
     """``cfg.train_assistant`` checked (one-line ``ValueError`` naming the field):
     ``variants`` (distinct reward names, ``cobb_douglas`` included), ``baselines``
@@ -129,60 +120,35 @@ def options(cfg: Any) -> Options:
     from ..agents import ASSISTANTS
     from ..train import REWARDS
 
-    node = container(cfg.get("train_assistant")) or {}
-    if not isinstance(node, dict):
-        raise ValueError(f"train_assistant must be a mapping, got {node!r}")
-    allowed_keys = [*_LISTS, *_INTS, "ppo"]
-    unknown = sorted(set(node) - set(allowed_keys))
-    if unknown:
-        raise ValueError(f"train_assistant: unknown keys {unknown}; allowed: {allowed_keys}")
-    variants = _names(node, "variants", list(REWARDS), list(REWARDS))
+    section = "train_assistant"
+    node = experiment_node(cfg, section, [*_LISTS, *_INTS, "ppo"])
+    variants = name_list(node, "variants", list(REWARDS), list(REWARDS), section)
     if REFERENCE_VARIANT not in variants:
         raise ValueError(
             f"train_assistant.variants {variants} invalid: needs {REFERENCE_VARIANT!r} "
             "(the reference the others are compared with)"
         )
     default_baselines = [REFERENCE_BASELINE, "selfish_llm", "gtalign", "always_da"]
-    baselines = _names(node, "baselines", sorted(ASSISTANTS), default_baselines)
+    baselines = name_list(node, "baselines", sorted(ASSISTANTS), default_baselines, section)
     if REFERENCE_BASELINE not in baselines:
         raise ValueError(
             f"train_assistant.baselines {baselines} invalid: needs {REFERENCE_BASELINE!r} "
             "(the shares are of its mutual welfare)"
         )
-    ints: dict[str, int] = {}
-    for key, (minimum, default) in _INTS.items():
-        v = node.get(key, default)
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise ValueError(f"train_assistant.{key} must be an integer >= {minimum}, got {v!r}")
-        ints[key] = v
+    ints = int_fields(node, _INTS, section)
     ppo = node.get("ppo") or {}
     if not isinstance(ppo, dict):
         raise ValueError(f"train_assistant.ppo must be a mapping of PPOConfig fields, got {ppo!r}")
-    from dataclasses import fields
-
     from ..train import PPOConfig
 
-    tunable = sorted(f.name for f in fields(PPOConfig) if f.name not in _MANAGED)
-    bad = sorted(set(ppo) - set(tunable))
-    if bad:
-        raise ValueError(f"train_assistant.ppo: fields {bad} not allowed; allowed: {tunable}")
+    tunable_fields(ppo, PPOConfig, _MANAGED, f"{section}.ppo")
     return Options(tuple(variants), tuple(baselines), ppo=dict(ppo), **ints)
 
 
 def _check_compatible(s: Settings) -> None:
     """The batched engine trains on the clarification game's own rules with the
     parametric, non-learning user: refuse anything else before any work."""
-    if s.env_target != _ENV:
-        raise ValueError(
-            f"train_assistant: env._target_ must be {_ENV} (the batched engine the policies "
-            f"train on follows its rules), got {s.env_target!r}"
-        )
-    target = s.user_spec.get("_target_", _USER)
-    if target != _USER or s.user_spec.get("learn"):
-        raise ValueError(
-            f"train_assistant: user must be {_USER} with learn=false "
-            f"(the batched engine trains on it), got {target} learn={s.user_spec.get('learn')}"
-        )
+    require_batched_world(s, "train_assistant", "the batched engine the policies train on")
 
 
 def ppo_configs(s: Settings, cfg: Any, o: Options | None = None) -> dict[str, Any]:
@@ -191,13 +157,8 @@ def ppo_configs(s: Settings, cfg: Any, o: Options | None = None) -> dict[str, An
     from ..train import PPOConfig
 
     o = options(cfg) if o is None else o
-    env_cfg = cfg.get("env") or {}
-    population = dict(container(cfg.get("population")) or {})
-    population["pricing"] = dict(s.population.pricing)
     env = {
-        "world": dict(container(env_cfg.get("world")) or {}),
-        "population": population,
-        "user": dict(s.user_spec),
+        **batched_env_kwargs(s, cfg),
         "families": list(s.families),
         "tasks_per_family": s.tasks_per_family,
         "task_seed": s.task_seed,

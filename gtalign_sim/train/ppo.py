@@ -35,7 +35,7 @@ from .evaluate import first_episodes
 from .policy import PolicyNet, masked_logits, torchrl_modules
 from .vec import OUTCOMES, GymVecAdapter, VecEnvLike, make_vec_env, task_bank
 
-__all__ = ["PPOTrainer", "ppo_epochs", "train_ppo"]
+__all__ = ["PPOTrainer", "clip_ppo_loss", "ppo_epochs", "train_ppo"]
 
 _LOSS_STATS = (
     "entropy",
@@ -51,6 +51,31 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     """The env's, the initial weights' and the sampler's seeds, spawned from ``seed``."""
     kids = np.random.SeedSequence(seed).spawn(3)
     return tuple(int(k.generate_state(1, dtype=np.uint64)[0] >> 1) for k in kids)  # type: ignore[return-value]
+
+
+def clip_ppo_loss(
+    actor: Any,
+    critic: Any,
+    clip_epsilon: float,
+    entropy_coeff: float,
+    value_coef: float,
+    normalize_advantage: bool,
+) -> Any:
+    """TorchRL's ``ClipPPOLoss`` on :func:`~gtalign_sim.train.policy.torchrl_modules`'
+    actor and critic (L2 value loss; the sampling log-prob under ``action_log_prob``)."""
+    from torchrl.objectives import ClipPPOLoss
+
+    loss = ClipPPOLoss(
+        actor,
+        critic,
+        clip_epsilon=clip_epsilon,
+        entropy_coeff=entropy_coeff,
+        critic_coeff=value_coef,
+        loss_critic_type="l2",
+        normalize_advantage=normalize_advantage,
+    )
+    loss.set_keys(sample_log_prob="action_log_prob")
+    return loss
 
 
 def ppo_epochs(
@@ -109,7 +134,6 @@ class PPOTrainer:
         eval_env: VecEnvLike | None = None,
         tasks: Any = None,
     ) -> None:
-        from torchrl.objectives import ClipPPOLoss
         from torchrl.objectives.value import GAE
 
         config.validate()
@@ -136,16 +160,14 @@ class PPOTrainer:
             torch.manual_seed(init_seed)
             self.net = PolicyNet(self.obs_dim, self.n_actions, cfg.hidden)
         self.actor, self.critic = torchrl_modules(self.net)
-        self.loss = ClipPPOLoss(
+        self.loss = clip_ppo_loss(
             self.actor,
             self.critic,
-            clip_epsilon=cfg.clip_epsilon,
-            entropy_coeff=cfg.entropy_start,
-            critic_coeff=cfg.value_coef,
-            loss_critic_type="l2",
-            normalize_advantage=cfg.normalize_advantage,
+            cfg.clip_epsilon,
+            cfg.entropy_start,
+            cfg.value_coef,
+            cfg.normalize_advantage,
         )
-        self.loss.set_keys(sample_log_prob="action_log_prob")
         self.gae = GAE(gamma=cfg.gamma, lmbda=cfg.gae_lambda, value_network=self.critic)
         self.optim = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.gen = torch.Generator().manual_seed(sample_seed)

@@ -26,7 +26,7 @@ from tensordict import TensorDict
 from ..envs.clarification import USER_FEATURES
 from ..envs.user_view import USER_PHASES
 from .policy import PolicyNet, torchrl_modules
-from .ppo import ppo_epochs
+from .ppo import clip_ppo_loss, ppo_epochs
 
 __all__ = ["UserLearner", "UserLearnerConfig"]
 
@@ -92,8 +92,6 @@ class UserLearner:
     """
 
     def __init__(self, config: UserLearnerConfig | None = None) -> None:
-        from torchrl.objectives import ClipPPOLoss
-
         self.config = cfg = config or UserLearnerConfig()
         init_seed, sample_seed = (
             int(k.generate_state(1, dtype=np.uint64)[0] >> 1)
@@ -103,16 +101,14 @@ class UserLearner:
             torch.manual_seed(init_seed)
             self.net = PolicyNet(len(USER_FEATURES), 2, cfg.hidden)
         actor, critic = torchrl_modules(self.net)
-        self.loss = ClipPPOLoss(
+        self.loss = clip_ppo_loss(
             actor,
             critic,
-            clip_epsilon=cfg.clip_epsilon,
-            entropy_coeff=cfg.entropy_coef,
-            critic_coeff=cfg.value_coef,
-            loss_critic_type="l2",
-            normalize_advantage=cfg.normalize_advantage,
+            cfg.clip_epsilon,
+            cfg.entropy_coef,
+            cfg.value_coef,
+            cfg.normalize_advantage,
         )
-        self.loss.set_keys(sample_log_prob="action_log_prob")
         self.optim = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.gen = torch.Generator().manual_seed(sample_seed)
         self.learning, self.greedy = True, False
