@@ -315,3 +315,18 @@ def test_grpo_rewards_real_generated_completions_and_changes_weights(two_answers
     assert logged == pytest.approx([sum(rewards[:8]) / 8, sum(rewards[8:]) / 8], abs=1e-6)
     before, after = _weights(str(sft.path)), _weights(str(result.path))
     assert any(not (before[k] == after[k]).all() for k in before)
+
+
+def test_extra_overrides_defaults_but_not_the_run_configs_own_fields(tmp_path):
+    from gtalign_sim.train.llm import GRPORunConfig, SFTRunConfig
+    from gtalign_sim.train.llm.common import OWNED_ARGS, with_extra
+
+    merged = with_extra({"bf16": False, "max_steps": 3}, {"bf16": True}, OWNED_ARGS)
+    assert merged == {"bf16": True, "max_steps": 3}
+    SFTRunConfig(extra={"bf16": True, "gradient_checkpointing": True})  # allowed
+    with pytest.raises(ValueError, match=r"extra: \['max_steps'\] are set by the run config"):
+        GRPORunConfig(extra={"max_steps": 3})
+    with pytest.raises(ValueError, match=r"max_length → max_length"):
+        SFTRunConfig(extra={"max_length": 64})
+    with pytest.raises(ValueError, match=r"per_device_train_batch_size → batch_size"):
+        SFTRunConfig(extra={"per_device_train_batch_size": 2})

@@ -244,3 +244,17 @@ def test_the_cli_refuses_bad_config_in_one_line(tmp_path):
     assert out.stderr.strip().splitlines()[-1].startswith("gtalign-sim: error: align.eval.fallback")
     run_dir = tmp_path / "run"  # Hydra makes the folder; nothing of the run is in it
     assert not run_dir.exists() or not {"data", "config.yaml"} & {p.name for p in run_dir.iterdir()}
+
+
+def test_the_gpu_profile_composes_and_validates(tmp_path):
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module(config_module="gtalign_sim.conf", version_base=None):
+        cfg = compose(
+            config_name="config",
+            overrides=["experiment=align_llm", "align=gpu", f"output_dir={tmp_path / 'run'}"],
+        )
+    o = al.options(cfg)
+    assert (o.profile, o.model, o.device) == ("gpu", "Qwen/Qwen2.5-1.5B-Instruct", "auto")
+    assert o.grpo.use_vllm and o.grpo.extra["bf16"] and o.sft.extra["gradient_checkpointing"]
+    assert o.eval["backend"]["name"] == "vllm"

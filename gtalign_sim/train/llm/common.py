@@ -125,6 +125,32 @@ def training_args(config: Any) -> dict[str, Any]:
     }
 
 
+def with_extra(
+    args: dict[str, Any], extra: dict[str, Any], owned: dict[str, str]
+) -> dict[str, Any]:
+    """``args`` updated by the config's ``extra`` fields, which may override the shared
+    defaults (``bf16``, ``gradient_checkpointing``, ``vllm_mode``, ...) but not a field
+    the run config owns (``owned``: trainer field → the config field to set instead)."""
+    clash = sorted(k for k in extra if k in owned)
+    if clash:
+        fix = ", ".join(f"{k} → {owned[k]}" for k in clash)
+        raise ValueError(f"extra: {clash} are set by the run config; use its fields ({fix})")
+    return {**args, **extra}
+
+
+OWNED_ARGS: dict[str, str] = {
+    "output_dir": "output_dir",
+    "max_steps": "max_steps",
+    "learning_rate": "learning_rate",
+    "per_device_train_batch_size": "batch_size",
+    "seed": "seed",
+    "data_seed": "seed",
+    "use_cpu": "device",
+    "gradient_accumulation_steps": "grad_accum",
+}
+"""Trainer fields every run config owns (see :func:`with_extra`)."""
+
+
 def save_folder(trainer: Any, tokenizer: Any, config: Any) -> TrainResult:
     """Save the trained model (LoRA merged into the weights) and tokenizer as a plain
     Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them."""

@@ -25,6 +25,7 @@ from ...tasks import Task, judge_response
 from ...welfare import AGGREGATORS
 from ...welfare.completion import CompletionScore, score_completion
 from .common import (
+    OWNED_ARGS,
     TrainResult,
     check_common,
     check_int,
@@ -32,6 +33,7 @@ from .common import (
     load_model,
     lora_config,
     save_folder,
+    with_extra,
 )
 from .common import training_args as _training_args
 
@@ -50,6 +52,12 @@ REWARD_VARIANTS: tuple[str, ...] = tuple(AGGREGATORS)
 
 GRPO_COLUMNS: tuple[str, ...] = ("prompt", "task", "intent")
 """The dataset columns GRPO needs: the chat, the task (JSON) and the user's reading."""
+
+_OWNED = {
+    **OWNED_ARGS,
+    **{k: k for k in ("num_generations", "max_completion_length", "temperature", "beta")},
+    "use_vllm": "use_vllm",
+}
 
 GRPO_MODES: tuple[str, ...] = ("single_turn", "multi_turn")
 """``single_turn``: one reply scored by :class:`CompletionReward`; ``multi_turn``: each
@@ -208,6 +216,7 @@ class GRPORunConfig:
             raise ValueError("use_vllm must be false with mode='multi_turn'")
         if not isinstance(self.extra, dict):
             raise ValueError(f"extra must be a mapping of GRPOConfig fields, got {self.extra!r}")
+        with_extra({}, self.extra, _OWNED)
 
 
 def train_grpo(
@@ -251,16 +260,16 @@ def train_grpo(
     model, tokenizer = load_model(config.model)
     tokenizer.padding_side = "left"
     vllm: dict[str, Any] = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
-    args = GRPOConfig(
+    base = {
         **_training_args(config),
-        gradient_accumulation_steps=int(config.grad_accum),
-        num_generations=int(config.num_generations),
-        max_completion_length=int(config.max_completion_length),
-        temperature=float(config.temperature),
-        beta=float(config.beta),
+        "gradient_accumulation_steps": int(config.grad_accum),
+        "num_generations": int(config.num_generations),
+        "max_completion_length": int(config.max_completion_length),
+        "temperature": float(config.temperature),
+        "beta": float(config.beta),
         **vllm,
-        **dict(config.extra),
-    )
+    }
+    args = GRPOConfig(**with_extra(base, dict(config.extra), _OWNED))
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[reward],

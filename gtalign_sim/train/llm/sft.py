@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common import TrainResult, check_common, check_int, load_model, lora_config, save_folder
+from .common import (
+    OWNED_ARGS,
+    TrainResult,
+    check_common,
+    check_int,
+    load_model,
+    lora_config,
+    save_folder,
+    with_extra,
+)
 from .common import training_args as _training_args
 
 __all__ = ["SFTRunConfig", "train_sft"]
+
+_OWNED = {**OWNED_ARGS, "max_length": "max_length", "completion_only_loss": "(always true)"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class SFTRunConfig:
         check_common(self)
         if not isinstance(self.extra, dict):
             raise ValueError(f"extra must be a mapping of SFTConfig fields, got {self.extra!r}")
+        with_extra({}, self.extra, _OWNED)
         check_int("grad_accum", self.grad_accum)
         check_int("max_length", self.max_length, low=8)
 
@@ -93,13 +105,13 @@ def train_sft(config: SFTRunConfig, dataset: Any) -> TrainResult:
             f"max_length {config.max_length} leaves no completion token: the shortest "
             f"prompt is {min(lengths)} tokens"
         )
-    args = SFTConfig(
+    base = {
         **_training_args(config),
-        gradient_accumulation_steps=int(config.grad_accum),
-        max_length=int(config.max_length),
-        completion_only_loss=True,
-        **dict(config.extra),
-    )
+        "gradient_accumulation_steps": int(config.grad_accum),
+        "max_length": int(config.max_length),
+        "completion_only_loss": True,
+    }
+    args = SFTConfig(**with_extra(base, dict(config.extra), _OWNED))
     trainer = SFTTrainer(
         model=model,
         args=args,
