@@ -162,3 +162,30 @@ def test_structure_reads_a_prisoners_dilemma():
     assert inc["llm_selfish_llm_minus_oracle"]["DQ"] == {"mean": 0.0, "se": 0.0, "ci95": [0.0, 0.0]}
     st = structure(u.mean(-1), l.mean(-1), inc, ("DQ", "VQ"), ("oracle", "selfish_llm"))
     assert st["llm"] == "weakly selfish_llm"
+
+
+def test_metrics_csv_holds_the_headline_numbers(tmp_path):
+    import csv
+
+    from gtalign_sim.eval.tidy import COLUMNS
+
+    m = dilemma_map.run(_cfg(tmp_path, "plots=false"))
+    with (tmp_path / "metrics.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        rows = {(r["assistant"], r["metric"], r["group"]): r for r in reader}
+    p = m["points"][1]  # price_scale=4
+    g = "price_scale=4,effort_detail_scale=1"
+    r = rows[("oracle", "user_welfare", f"{g},strategy=VQ")]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"]), r["n"]) == (
+        p["user"][1][0],
+        p["user_ci95"][0][1][0],
+        p["user_ci95"][1][1][0],
+        "5",
+    )
+    r = rows[("", "price_of_anarchy", g)]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"])) == (
+        p["price_of_anarchy"],
+        *p["bootstrap"]["price_of_anarchy_ci95"],
+    )
+    assert float(rows[("", "same_type_fraction", g)]["mean"]) == p["stability"]

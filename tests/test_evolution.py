@@ -225,3 +225,32 @@ def test_random_entrants_share_their_stream_across_opponents():
     assert not np.array_equal(
         r["freq"], tour.tournament(get_preset("prisoners_dilemma"), names, 40, 3, seed=8)["freq"]
     )
+
+
+def test_metrics_csv_holds_the_headline_numbers(run_dir: Path) -> None:
+    import csv
+
+    from gtalign_sim.eval.tidy import COLUMNS
+
+    m = json.loads((run_dir / "metrics.json").read_text())
+    with (run_dir / "metrics.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        rows = {(r["assistant"], r["metric"], r["group"]): r for r in reader}
+    st = m["stage_game"]
+    r = rows[("selfish_llm", "llm_welfare", "game=measured,strategy=VQ")]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"]), r["n"]) == (
+        st["llm"][1][1],
+        st["llm_ci95"][0][1][1],
+        st["llm_ci95"][1][1][1],
+        "6",
+    )
+    r = rows[("", "price_of_anarchy", "game=measured")]
+    assert float(r["mean"]) == st["price_of_anarchy"]
+    pair = _pair(m["games"]["measured"], "tit_for_tat", "always_defect")
+    r = rows[("always_defect", "U", "game=measured,user=tit_for_tat")]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"])) == (
+        pair["U"]["mean"],
+        pair["U"]["lo"],
+        pair["U"]["hi"],
+    )

@@ -421,3 +421,26 @@ def test_bad_calibration_config_is_refused_before_any_work(tmp_path, override, m
     with pytest.raises(ValueError, match=message):
         payoff_calibration.run(_cfg(tmp_path / "run", override))
     assert not (tmp_path / "run").exists()
+
+
+def test_metrics_csv_holds_the_headline_numbers(tmp_path):
+    import csv
+
+    from gtalign_sim.eval.tidy import COLUMNS
+
+    m = payoff_calibration.run(_cfg(tmp_path, "plots=false"))
+    with (tmp_path / "metrics.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        rows = {(r["assistant"], r["metric"], r["group"]): r for r in reader}
+    c = m["cells"]["gtalign"]["all"]["U"]
+    r = rows[("gtalign", "cells_U_mae", "all")]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"]), int(r["n"])) == (
+        c["mae"],
+        *c["mae_ci"],
+        c["n"],
+    )
+    s = m["regret"]["gtalign_cd"]["by_turn"]["1"]["mutual"]
+    assert float(rows[("gtalign_cd", "regret_mutual", "turn=1")]["mean"]) == s["regret"]
+    d = m["paired"]["chosen"]["vs"]["clairvoyant"]["L"]
+    assert float(rows[("clairvoyant", "paired_chosen_L_diff", "vs=gtalign")]["mean"]) == d["diff"]

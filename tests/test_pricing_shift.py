@@ -396,3 +396,32 @@ def test_identical_arms_give_zero_shifts_with_zero_width():
     assert s["claim_iv"]["verdict"] == "tie" and s["tv"]["p_value"] == 1.0
     assert a["arms"]["base"]["share"]["DA"]["mean"] == pytest.approx(1 / 3)
     assert a["arms"]["base"]["total_welfare"]["mean"] == pytest.approx(0.2 + 0.55)
+
+
+def test_metrics_csv_holds_the_headline_numbers(run):
+    import csv
+
+    from gtalign_sim.eval.tidy import COLUMNS
+
+    out, m, _ = run
+    with (out / "metrics.csv").open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert tuple(reader.fieldnames) == COLUMNS
+        rows = {(r["assistant"], r["metric"], r["group"]): r for r in reader}
+    s = m["assistants"]["gtalign"]["shift"]["1"]
+    r = rows[("gtalign", "delta_mutual_welfare", "arm=per_token_api@1,vs=subscription")]
+    c = s["delta_outcomes"]["mutual_welfare"]
+    assert (float(r["mean"]), float(r["lo"]), float(r["hi"]), r["n"]) == (
+        c["mean"],
+        c["lo"],
+        c["hi"],
+        "8",
+    )
+    r = rows[("selfish_llm", "share_DA", "arm=subscription")]
+    assert (
+        float(r["mean"])
+        == m["assistants"]["selfish_llm"]["arms"]["subscription"]["share"]["DA"]["mean"]
+    )
+    p = m["played"]["gtalign"]["reference"]["shift"]["4"]["tv"]
+    r = rows[("gtalign, reference steering", "tv_p_value", "arm=per_token_api@4,vs=subscription")]
+    assert float(r["mean"]) == p["p_value"]

@@ -15,7 +15,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SIDES", "cluster_mean", "reliability", "side_stats", "summarize"]
+from .tidy import long_row as _row
+
+__all__ = [
+    "SIDES",
+    "cluster_mean",
+    "metrics_rows",
+    "reliability",
+    "side_stats",
+    "summarize",
+]
 
 SIDES: dict[str, str] = {"U": "u", "L": "l"}
 """The two sides and their field suffix in calibration rows."""
@@ -271,3 +280,50 @@ def _ordered(values: Iterable[Any]) -> list[Any]:
 
 def _f(x: Any) -> float:
     return float("nan") if x is None else float(x)
+
+
+def _groups(block: Mapping[str, Any]) -> Iterable[tuple[str, Mapping[str, Any]]]:
+    """``(group, stats)`` of a grouped block: ``all``, ``turn=``, ``family=``, ``col=``,
+    ``family=…,turn=``."""
+    for key, v in block.items():
+        if key == "all":
+            yield "all", v
+        elif key == "by_family_turn":
+            for f, d in v.items():
+                yield from ((f"family={f},turn={t}", s) for t, s in d.items())
+        elif key.startswith("by_"):
+            yield from ((f"{key[3:]}={k}", s) for k, s in v.items())
+
+
+def metrics_rows(m: Mapping[str, Any], run: str) -> list[dict[str, Any]]:
+    """Long-form rows (:data:`~gtalign_sim.eval.tidy.COLUMNS`) of a calibration run, per
+    assistant and group (``all``, ``turn=``, ``family=``, ``col=``, ``family=…,turn=``):
+    ``<block>_<U|L>_mae`` and ``_bias`` for ``cells``, ``other_row`` and ``chosen``
+    (cluster CI, ``n`` estimates); ``regret_<sum|mutual>`` and ``best_rate_<…>``; the
+    paired turn-1 ``paired_<chosen|matrix>_<U|L>_diff`` (group ``vs=<reference>``, ``n``
+    episodes); ``failed_fraction``."""
+    rows = []
+    for block in ("cells", "other_row", "chosen"):
+        for a, b in (m.get(block) or {}).items():
+            for g, stats in _groups(b):
+                for side, s in stats.items():
+                    for k in ("mae", "bias"):
+                        rows.append(
+                            _row(run, a, f"{block}_{side}_{k}", g, s[k], s[f"{k}_ci"], s["n"])
+                        )
+    for a, b in (m.get("regret") or {}).items():
+        for g, stats in _groups(b):
+            for w in ("sum", "mutual"):
+                for k in ("regret", "best_rate"):
+                    s = stats[w]
+                    rows.append(_row(run, a, f"{k}_{w}", g, s[k], s[f"{k}_ci"], stats["n"]))
+    for what, p in (m.get("paired") or {}).items():
+        for a, sides in p["vs"].items():
+            for side, d in sides.items():
+                g = f"vs={p['reference']}"
+                rows.append(
+                    _row(run, a, f"paired_{what}_{side}_diff", g, d["diff"], d["ci"], d["episodes"])
+                )
+    for a, f in (m.get("failures") or {}).items():
+        rows.append(_row(run, a, "failed_fraction", "all", f["fraction"], None, f["attempted"]))
+    return rows

@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TYPE_COLOURS", "incentives", "phase_summary", "plot_phase_diagram", "structure"]
+from .tidy import long_row as _row
+
+__all__ = [
+    "TYPE_COLOURS",
+    "incentives",
+    "metrics_rows",
+    "phase_summary",
+    "plot_phase_diagram",
+    "structure",
+]
 
 TYPE_COLOURS: dict[str, str] = {
     "prisoners_dilemma": "#d62728",
@@ -303,3 +312,36 @@ def phase_summary(metrics: Mapping[str, Any], images: Sequence[str], wall: float
         )
     lines += [f"\n![{img}]({img})" for img in images]
     return "\n".join(lines) + "\n"
+
+
+def metrics_rows(m: Mapping[str, Any], run: str) -> list[dict[str, Any]]:
+    """Long-form rows (:data:`~gtalign_sim.eval.tidy.COLUMNS`) of a dilemma map, group
+    ``<x param>=<x>,<y param>=<y>`` per point: per cell ``user_welfare``/``llm_welfare``
+    (assistant = the policy, ``…,strategy=<s>``, 95% CI, ``n`` episodes per cell); the
+    incentives ``user_vq_minus_dq`` (per policy) and ``llm_<a>_minus_<b>`` (per
+    strategy); ``price_of_anarchy`` (bootstrap CI), ``price_of_stability``,
+    ``dilemma_fraction`` and ``same_type_fraction`` (``n`` resamples)."""
+    rows, n = [], m["episodes_per_cell"]
+    for p in m["points"]:
+        g = f"{m['x']['param']}={p['x']:g},{m['y']['param']}={p['y']:g}"
+        for i, s in enumerate(m["strategies"]):
+            for j, a in enumerate(m["policies"]):
+                for side in ("user", "llm"):
+                    ci = [b[i][j] for b in p[f"{side}_ci95"]]
+                    rows.append(
+                        _row(run, a, f"{side}_welfare", f"{g},strategy={s}", p[side][i][j], ci, n)
+                    )
+        for key, block in p["incentives"].items():
+            for k, d in block.items():
+                who, grp = (k, g) if k in m["policies"] else ("", f"{g},strategy={k}")
+                rows.append(_row(run, who, key, grp, d["mean"], d["ci95"], n))
+        b = p["bootstrap"]
+        rows.append(
+            _row(
+                run, "", "price_of_anarchy", g, p["price_of_anarchy"], b["price_of_anarchy_ci95"], n
+            )
+        )
+        rows.append(_row(run, "", "price_of_stability", g, p["price_of_stability"], None, n))
+        for key in ("dilemma_fraction", "same_type_fraction"):
+            rows.append(_row(run, "", key, g, b[key], None, b["n"]))
+    return rows

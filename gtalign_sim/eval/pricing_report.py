@@ -2,13 +2,14 @@
 the price sweep, the played steering (steered per-token − steered subscription, and
 steered − unsteered on the same plan), the counterfactual steering over the sweep and a
 plain answer to claim (iv), from the metrics of :mod:`~gtalign_sim.eval.pricing_stats`
-and :mod:`~gtalign_sim.eval.pricing_played`."""
+and :mod:`~gtalign_sim.eval.pricing_played`; and :func:`metrics_rows`, those metrics in
+long form for ``metrics.csv``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["summary_markdown"]
+__all__ = ["metrics_rows", "summary_markdown"]
 
 
 def _pp(ci: Any, signed: bool = True) -> str:
@@ -322,3 +323,99 @@ def _answer(m: dict[str, Any]) -> str:
             "sides unequally (√(U·L), L) can shift, and the table shows which way they do."
         )
     return "\n".join(lines)
+
+
+_ARM_VALUES = (
+    "vq_share",
+    "tokens",
+    "user_welfare",
+    "llm_welfare",
+    "mutual_welfare",
+    "total_welfare",
+)
+
+
+def metrics_rows(m: dict[str, Any], run: str) -> list[dict[str, Any]]:
+    """Long-form rows (columns :data:`~gtalign_sim.eval.tidy.COLUMNS`) of the metrics:
+    ``assistant`` is the assistant, ``"<a>, <kind> steering"`` for a played steering and
+    ``"<a>, <kind> steering (counterfactual)"`` for the counterfactual first move. Per arm
+    (group ``arm=<label>``, ``…,type=DQ|VQ`` by question type): ``share_<mode>``,
+    ``action_share_<mode_verbosity>``, ``vq_share``, ``tokens``, the welfare means and
+    (counterfactual) ``delta_share_<mode>`` vs unsteered; per shift (group
+    ``arm=<per-token>,vs=<subscription>`` or ``arm=<label>,vs=unsteered``):
+    ``delta_share_<mode>``, ``delta_<outcome>``, ``delta_vq_share``, ``tv``, ``action_tv``
+    and their ``*_p_value``; ``reproduced``, ``counterfactual_agreement`` and
+    ``failed_fraction``. ``n`` is the number of paired episodes (empty by question type)."""
+    rows: list[dict[str, Any]] = []
+
+    def add(who: str, metric: str, group: str, ci: Any, n: Any = None) -> None:
+        ci = ci if isinstance(ci, dict) else {"mean": ci}
+        rows.append(
+            {
+                "run": run,
+                "assistant": who,
+                "metric": metric,
+                "group": group,
+                "mean": ci.get("mean"),
+                "lo": ci.get("lo"),
+                "hi": ci.get("hi"),
+                "n": n,
+            }
+        )
+
+    def shares(who: str, prefix: str, group: str, block: Any, n: Any) -> None:
+        for x, ci in (block or {}).items():
+            add(who, f"{prefix}_{x}", group, ci, n)
+
+    def arms(who: str, a: dict[str, Any], n: Any) -> None:
+        for lab, arm in (a.get("arms") or {}).items():
+            g = f"arm={lab}"
+            for key, prefix in (("share", "share"), ("action_share", "action_share")):
+                shares(who, prefix, g, arm.get(key), n)
+            for key, prefix in (("by_type", "share"), ("action_by_type", "action_share")):
+                for t, block in (arm.get(key) or {}).items():
+                    shares(who, prefix, f"{g},type={t}", block, None)
+            shares(who, "delta_share", f"{g},vs=unsteered", arm.get("vs_unsteered"), n)
+            for key in _ARM_VALUES:
+                if key in arm:
+                    add(who, key, g, arm[key], n)
+
+    def shift(who: str, group: str, s: dict[str, Any], n: Any) -> None:
+        shares(who, "delta_share", group, s.get("delta"), n)
+        for t, block in (s.get("delta_by_type") or {}).items():
+            shares(who, "delta_share", f"{group},type={t}", block, None)
+        for key in ("tv", "action_tv"):
+            if key in s:
+                add(who, key, group, s[key], n)
+                add(who, f"{key}_p_value", group, s[key].get("p_value"), n)
+        shares(who, "delta", group, s.get("delta_outcomes"), n)
+        if "delta_vq_share" in s:
+            add(who, "delta_vq_share", group, s["delta_vq_share"], n)
+
+    def analysed(who: str, a: dict[str, Any], n: Any) -> None:
+        arms(who, a, n)
+        for k, s in (a.get("shift") or {}).items():
+            shift(who, f"arm={_at(m, k)},vs={m['arms'][0]}", s, n)
+
+    for name, a in m["assistants"].items():
+        analysed(name, a, a["n_paired"])
+    for name, d in m["played"].items():
+        for kind, p in d.items():
+            who = f"{name}, {kind} steering"
+            analysed(who, p, p["n_paired"])
+            for lab, v in (p.get("vs_unsteered") or {}).items():
+                if "delta" in v:
+                    shift(who, f"arm={lab},vs=unsteered", v, v["n_paired"])
+            for lab, c in (p.get("vs_counterfactual") or {}).items():
+                if c.get("n"):
+                    add(who, "counterfactual_agreement", f"arm={lab}", c["agree"] / c["n"], c["n"])
+    for name, st in m["steered"].items():
+        if "reproduced" in st:
+            add(name, "reproduced", "all", st["reproduced"], st["n_paired"])
+        for kind in m["steering"]["kinds"]:
+            if kind in st:
+                analysed(f"{name}, {kind} steering (counterfactual)", st[kind], st["n_paired"])
+    for who, f in m["failures"].items():
+        if f["attempted"]:
+            add(who, "failed_fraction", "all", f["failed"] / f["attempted"], f["attempted"])
+    return rows

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "COLUMNS",
     "empirical_game_rows",
+    "long_row",
     "metrics_rows",
     "write_metrics_csv",
     "write_rows_csv",
@@ -66,6 +67,29 @@ def _number(x: Any) -> float | None:
 
 def _is_summary(v: Any) -> bool:
     return isinstance(v, Mapping) and "mean" in v and "n" in v
+
+
+def long_row(
+    run: str,
+    assistant: str,
+    metric: str,
+    group: str,
+    mean: Any,
+    ci: Sequence[Any] | None = None,
+    n: Any = None,
+) -> dict[str, Any]:
+    """One :data:`COLUMNS` row (``ci``: ``(lo, hi)`` or ``None``), values as they are."""
+    lo, hi = ci if ci else (None, None)
+    return {
+        "run": run,
+        "assistant": assistant,
+        "metric": metric,
+        "group": group,
+        "mean": mean,
+        "lo": lo,
+        "hi": hi,
+        "n": n,
+    }
 
 
 class _Rows:

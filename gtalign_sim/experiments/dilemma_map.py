@@ -207,7 +207,8 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     metrics.json, the phase diagram and summary.md (atomic writes)."""
     from ..eval.empirical import EmpiricalGame, bootstrap_analysis
     from ..eval.metrics import write_json_atomic
-    from ..eval.phase_plots import incentives, phase_summary, structure
+    from ..eval.phase_plots import incentives, metrics_rows, phase_summary, structure
+    from ..eval.tidy import write_rows_csv
     from .rundir import atomic_path, iter_jsonl, write_text_atomic
 
     o = _options(cfg, s)
@@ -282,6 +283,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         }
     )
     write_json_atomic(metrics, rd.path / "metrics.json")
+    write_rows_csv(metrics_rows(metrics, rd.path.name), rd.path / "metrics.csv")
     images = []
     if s.plots:
         from ..eval.phase_plots import plot_phase_diagram
@@ -293,5 +295,8 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     write_text_atomic(rd.path / "summary.md", text)
     if s.print_table:
         print(text)
-        print(f"wrote {rd.path}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images)}")
+        print(
+            f"wrote {rd.path}/: episodes.jsonl, metrics.json, metrics.csv, summary.md, "
+            + ", ".join(images)
+        )
     return metrics

@@ -214,8 +214,9 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     from ..eval.empirical import bootstrap_analysis
     from ..eval.evolution_plots import plot_replicator, plot_tournament
     from ..eval.metrics import write_json_atomic
+    from ..eval.tidy import write_rows_csv
     from ..game import get_preset
-    from .evolution_summary import summary_markdown
+    from .evolution_summary import metrics_rows, summary_markdown
     from .figures import FigureWriter
     from .rundir import write_text_atomic
 
@@ -287,11 +288,12 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         "games": {g["name"]: g for g in games},
     }
     write_json_atomic(metrics, out / "metrics.json")
+    write_rows_csv(metrics_rows(metrics, out.name), out / "metrics.csv")
     text = summary_markdown(metrics, fig.links, wall)
     write_text_atomic(out / "summary.md", text)
     if s.print_table:
         print(text)
-        files = ["episodes.jsonl", "metrics.json", "summary.md", *fig.written]
+        files = ["episodes.jsonl", "metrics.json", "metrics.csv", "summary.md", *fig.written]
         print(f"wrote {out}/: {', '.join(files)}")
     return metrics
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..eval.tidy import long_row as _row
 from .prisoners_dilemma import matrix_table
 
-__all__ = ["summary_markdown"]
+__all__ = ["metrics_rows", "summary_markdown"]
 
 
 def _ci(c: Mapping[str, float], digits: int = 3) -> str:
@@ -186,3 +187,83 @@ def summary_markdown(
     if "tournament" in links:
         lines += [f"![tournament]({links['tournament']})", ""]
     return "\n".join(lines)
+
+
+_PAIR_KEYS = ("U", "L", "user_cooperation", "assistant_cooperation", "mutual_cooperation")
+
+
+def metrics_rows(m: Mapping[str, Any], run: str) -> list[dict[str, Any]]:
+    """Long-form rows (:data:`~gtalign_sim.eval.tidy.COLUMNS`) of an evolution run: the
+    measured stage game (group ``game=measured,strategy=<s>``: ``user_welfare`` and
+    ``llm_welfare`` per policy with 95% CI and ``n`` episodes per cell;
+    ``price_of_anarchy`` with its bootstrap CI, ``dilemma_fraction``,
+    ``same_type_fraction``); per game (group ``game=<name>``) the replicator's
+    ``basin_share`` (``…,end=<label>``) and bootstrap ``same_end_fraction``,
+    ``all_starts_same_fraction``; per tournament pair (assistant = the assistant's
+    strategy, group ``game=<name>,user=<strategy>``; learners ``…,learners``) ``U``,
+    ``L``, the cooperation rates and the best switch's gain ``user_switch_gain`` /
+    ``assistant_switch_gain``, each with its CI."""
+    st, rows = m["stage_game"], []
+    n = st["episodes_per_cell"]
+    for i, s in enumerate(st["strategies"]):
+        for j, a in enumerate(st["policies"]):
+            for side in ("user", "llm"):
+                g = f"game=measured,strategy={s}"
+                rows.append(
+                    _row(
+                        run,
+                        a,
+                        f"{side}_welfare",
+                        g,
+                        st[side][i][j],
+                        [b[i][j] for b in st[f"{side}_ci95"]],
+                        n,
+                    )
+                )
+    b = st["bootstrap"]
+    rows.append(
+        _row(
+            run,
+            "",
+            "price_of_anarchy",
+            "game=measured",
+            st["price_of_anarchy"],
+            b["price_of_anarchy_ci95"],
+            n,
+        )
+    )
+    for key in ("dilemma_fraction", "same_type_fraction"):
+        rows.append(_row(run, "", key, "game=measured", b[key], None, b["n"]))
+    for name, game in m["games"].items():
+        g, rep = f"game={name}", game["replicator"]
+        for label, share in rep["basins"].items():
+            rows.append(
+                _row(run, "", "basin_share", f"{g},end={label}", share, None, len(rep["starts"]))
+            )
+        rb = rep.get("bootstrap") or {}
+        for key in ("same_end_fraction", "all_starts_same_fraction"):
+            if key in rb:
+                rows.append(_row(run, "", key, g, rb[key], None, rb["n"]))
+        t = game["tournament"]
+        for part, suffix in (("pairs", ""), ("learners", ",learners")):
+            for pair in t.get(part) or []:
+                grp = f"{g},user={pair['user']}{suffix}"
+                for key in _PAIR_KEYS:
+                    c = pair[key]
+                    rows.append(
+                        _row(run, pair["assistant"], key, grp, c["mean"], (c["lo"], c["hi"]))
+                    )
+                for side in ("user", "assistant"):
+                    c = (pair.get(f"{side}_switch") or {}).get("best")
+                    if c:
+                        rows.append(
+                            _row(
+                                run,
+                                pair["assistant"],
+                                f"{side}_switch_gain",
+                                grp,
+                                c["mean"],
+                                (c["lo"], c["hi"]),
+                            )
+                        )
+    return rows

@@ -107,8 +107,9 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     """metrics.json, calibration.png, calibration_by_turn.png and summary.md (atomic
     writes) from ``episodes.jsonl``."""
     from ..eval.calibration import PAYOFF_PER_GAIN
-    from ..eval.calibration_report import summarize
+    from ..eval.calibration_report import metrics_rows, summarize
     from ..eval.metrics import jsonable, write_json_atomic
+    from ..eval.tidy import write_rows_csv
     from .execution import failures_markdown
     from .rundir import atomic_path, write_text_atomic
 
@@ -141,6 +142,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     }
     metrics = jsonable(metrics)
     write_json_atomic(metrics, rd.path / "metrics.json")
+    write_rows_csv(metrics_rows(metrics, rd.path.name), rd.path / "metrics.csv")
     images: list[str] = []
     if s.plots:
         from ..eval.calibration_plots import plot_by_turn, plot_reliability
@@ -156,7 +158,10 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     write_text_atomic(rd.path / "summary.md", text)
     if s.print_table:
         print(text)
-        print(f"wrote {rd.path}/: episodes.jsonl, metrics.json, summary.md, {', '.join(images)}")
+        print(
+            f"wrote {rd.path}/: episodes.jsonl, metrics.json, metrics.csv, summary.md, "
+            + ", ".join(images)
+        )
     return metrics
 
 

@@ -293,7 +293,8 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     from ..eval import pricing_played as pl
     from ..eval import pricing_stats as ps
     from ..eval.metrics import write_json_atomic
-    from ..eval.pricing_report import summary_markdown
+    from ..eval.pricing_report import metrics_rows, summary_markdown
+    from ..eval.tidy import write_rows_csv
     from .execution import failures_markdown
     from .rundir import iter_jsonl, write_text_atomic
 
@@ -367,6 +368,7 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
         for n, d in metrics["played"].items()
     }
     write_json_atomic(metrics, rd.path / "metrics.json")
+    write_rows_csv(metrics_rows(metrics, rd.path.name), rd.path / "metrics.csv")
     from ..eval import pricing_plots as pp
     from .figures import FigureWriter
 
@@ -379,6 +381,6 @@ def report(s: Settings, cfg: Any, rd: Any, wall: float | None) -> dict[str, Any]
     write_text_atomic(rd.path / "summary.md", text)
     if s.print_table:
         print(text)
-        files = ["episodes.jsonl", "metrics.json", "summary.md", *fig.written]
+        files = ["episodes.jsonl", "metrics.json", "metrics.csv", "summary.md", *fig.written]
         print(f"wrote {rd.path}/: {', '.join(files)}")
     return metrics
