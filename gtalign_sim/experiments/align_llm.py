@@ -43,7 +43,7 @@ from .align_llm_eval import (
     eval_config,
     evaluate,
 )
-from .settings import Settings, container, validate
+from .settings import Settings, container, validate, with_output_dir
 
 __all__ = [
     "MODELS",
@@ -365,9 +365,7 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
 def run(cfg: Any) -> dict[str, Any]:
     """Check everything, run the stages not finished in the run directory, evaluate the
     three models on the same episodes and write the report; returns the metrics."""
-    from omegaconf import OmegaConf
-
-    from .rundir import write_text_atomic
+    from .rundir import write_config
 
     s = validate(cfg)
     _check_compatible(s, cfg)
@@ -388,8 +386,7 @@ def run(cfg: Any) -> dict[str, Any]:
         validate(sub)
     check_eval_dirs(subs)
     if not (out / "config.yaml").is_file():
-        text = OmegaConf.to_yaml(cfg, resolve=True) if OmegaConf.is_config(cfg) else json.dumps(cfg)
-        write_text_atomic(out / "config.yaml", text)
+        write_config(out, cfg)
     stages = _train(s, o, digests)
     stages |= {f"eval_{m}": v for m, v in evaluate(subs, s.print_table).items()}
     return _report(s, cfg, o, digests, stages)
@@ -397,14 +394,7 @@ def run(cfg: Any) -> dict[str, Any]:
 
 def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
     """Re-render the finished run in ``path`` from its stages and evaluation episodes."""
-    from omegaconf import OmegaConf
-
-    if OmegaConf.is_config(cfg):
-        cfg = cfg.copy()
-        OmegaConf.set_struct(cfg, False)
-        cfg.output_dir = str(path)
-    else:
-        cfg = {**cfg, "output_dir": str(path)}
+    cfg = with_output_dir(cfg, path)
     s = validate(cfg)
     o = options(cfg, s)
     return _report(s, cfg, o, stage_digests(o, cfg), {})

@@ -8,13 +8,10 @@ into exit status 3.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
-
-from omegaconf import OmegaConf
 
 from .settings import Settings
 
@@ -47,7 +44,7 @@ def execute(
         hashed_config,
         scan_episodes,
         stop_on_signals,
-        write_text_atomic,
+        write_config,
     )
 
     start = time.perf_counter()
@@ -75,12 +72,7 @@ def execute(
         )
     rd.start(config, total=total, done=len(done), resume=s.resume)
     if not (s.resume and (rd.path / "config.yaml").exists()):
-        write_text_atomic(
-            rd.path / "config.yaml",
-            OmegaConf.to_yaml(cfg, resolve=True)
-            if OmegaConf.is_config(cfg)
-            else json.dumps(cfg, indent=2),
-        )
+        write_config(rd.path, cfg)
     writer = JsonlWriter(rd.episodes, s.fsync_lines, s.fsync_seconds)
     count = len(done)
 

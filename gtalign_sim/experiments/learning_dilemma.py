@@ -44,7 +44,7 @@ from .options import (
     require_batched_world,
     tunable_fields,
 )
-from .settings import Settings, validate
+from .settings import Settings, validate, with_output_dir
 
 __all__ = ["MODES", "RUN_DATA", "Options", "options", "report_run", "run", "run_seeds"]
 
@@ -195,7 +195,7 @@ def run_path(out: Path, reward: str, mode: str, k: int) -> Path:
 def run(cfg: Any) -> dict[str, Any]:
     """Check everything, run every condition's missing runs (each written as it ends),
     then write the report; returns the metrics."""
-    from .rundir import RunDir, hashed_config, write_text_atomic
+    from .rundir import RunDir, hashed_config, write_config, write_text_atomic
 
     o = options(cfg)
     s = validate(cfg)
@@ -222,10 +222,7 @@ def run(cfg: Any) -> dict[str, Any]:
     done = sum(run_path(s.output_dir, r, m, k).is_file() for r, m, k in todo)
     rd.start(config, total=len(todo), done=done, resume=stored is not None)
     if not (rd.path / "config.yaml").exists():
-        from omegaconf import OmegaConf
-
-        text = OmegaConf.to_yaml(cfg, resolve=True) if OmegaConf.is_config(cfg) else json.dumps(cfg)
-        write_text_atomic(rd.path / "config.yaml", text)
+        write_config(rd.path, cfg)
     bank = s.bank
     if bank is None:
         from ..tasks.sources import load_task_bank
@@ -270,16 +267,4 @@ def report_run(cfg: Any, path: str | Path, wall: float | None = None) -> dict[st
             if not p.is_file():
                 raise ValueError(f"{path}: run {p.relative_to(Path(path))} is missing")
             runs.append(json.loads(p.read_text(encoding="utf-8")))
-    return report(validate(_at(cfg, path)), o, runs, Path(path), wall)
-
-
-def _at(cfg: Any, path: str | Path) -> Any:
-    """``cfg`` with ``output_dir`` set to ``path``."""
-    from omegaconf import OmegaConf
-
-    if OmegaConf.is_config(cfg):
-        cfg = cfg.copy()
-        OmegaConf.set_struct(cfg, False)
-        cfg.output_dir = str(path)
-        return cfg
-    return {**cfg, "output_dir": str(path)}
+    return report(validate(with_output_dir(cfg, path)), o, runs, Path(path), wall)

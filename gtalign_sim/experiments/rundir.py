@@ -52,6 +52,7 @@ __all__ = [
     "line_digest",
     "scan_episodes",
     "stop_on_signals",
+    "write_config",
     "write_text_atomic",
 ]
 
@@ -100,6 +101,18 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 # --------------------------------------------------------------------------- config hash
+
+
+def write_config(path: str | Path, cfg: Any) -> Path:
+    """Write the run's resolved config to ``<path>/config.yaml`` atomically (JSON when
+    ``cfg`` is a plain mapping)."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(cfg):
+        text = OmegaConf.to_yaml(cfg, resolve=True)
+    else:
+        text = json.dumps(cfg, indent=2)
+    return write_text_atomic(Path(path) / "config.yaml", text)
 
 
 def hashed_config(cfg: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings, validate
+from .settings import Settings, validate, with_output_dir
 
 __all__ = [
     "Arm",
@@ -347,18 +347,11 @@ def report_experiment(
 ) -> dict[str, Any]:
     """Re-render a finished run in ``path`` (metrics, summary, plots) from its
     ``episodes.jsonl`` without playing anything."""
-    from omegaconf import OmegaConf
 
     from .rundir import RunDir
 
     rd = RunDir(path)
     if not rd.episodes.exists():
         raise ValueError(f"{rd.path}: no episodes.jsonl to report on")
-    if OmegaConf.is_config(cfg):
-        cfg = cfg.copy()
-        OmegaConf.set_struct(cfg, False)
-        cfg.output_dir = str(rd.path)
-    else:
-        cfg = {**cfg, "output_dir": str(rd.path)}
-    s = validate(cfg)
+    s = validate(with_output_dir(cfg, rd.path))
     return report(s, cfg, rd, None)

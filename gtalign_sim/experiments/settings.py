@@ -23,6 +23,7 @@ __all__ = [
     "int_field",
     "seconds_field",
     "validate",
+    "with_output_dir",
 ]
 
 
@@ -106,6 +107,18 @@ def seconds_field(cfg: Any, key: str, default: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
     return float(value)
+
+
+def with_output_dir(cfg: Any, path: str | Path) -> Any:
+    """A copy of ``cfg`` (a ``DictConfig`` or a mapping) with ``output_dir`` set to ``path``."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.is_config(cfg):
+        cfg = cfg.copy()
+        OmegaConf.set_struct(cfg, False)
+        cfg.output_dir = str(path)
+        return cfg
+    return {**cfg, "output_dir": str(path)}
 
 
 def validate(cfg: Any) -> Settings:

@@ -155,11 +155,6 @@ class UserLearner:
         """Drop the decisions of episodes still in play (their engine was reset)."""
         self._pending = {}
 
-    @property
-    def ready(self) -> int:
-        """Decisions settled and not yet learned from."""
-        return len(self._settled)
-
     def learn(self) -> dict[str, float]:
         """PPO epochs on the settled decisions (then dropped); empty stats when none."""
         if not self._settled:
@@ -192,9 +187,3 @@ class UserLearner:
         self._settled = []
         self.updates += 1
         return {f"user_{k}": v for k, v in stats.items()}
-
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """``P(action = 1)`` (VQ at the start, stop at a reply) for each row."""
-        with torch.no_grad():
-            logits = self.net.actor(torch.as_tensor(features, dtype=torch.float32))
-        return torch.softmax(logits, -1)[:, 1].numpy().astype(float)
