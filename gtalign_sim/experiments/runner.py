@@ -105,9 +105,12 @@ def build_assistant(
         cls = load_class(params.pop("_target_"), field, ("reset", "act"), "Assistant")
         return instantiate(cls, params, field, backend=backends["assistant"], **kwargs)
     if name == "llm_gtalign":
+        from ..protocol import PromptConfig
+
         return build(
             name,
             backend=backends["assistant"],
+            prompt=PromptConfig(instructions=s.llm.get("instructions", "full")),
             steering=s.llm.get("steering", "none"),
             max_tokens=int(s.llm.get("max_tokens", 1024)),
             temperature=float(s.llm.get("temperature", 0.0)),

@@ -173,6 +173,7 @@ def validate(cfg: Any) -> Settings:
         )
     from ..agents.llm import BACKEND_ERROR_POLICIES, FALLBACKS, STEERING
     from ..backends import BACKENDS, check_backend_spec
+    from ..protocol import INSTRUCTION_STYLES
 
     def backend_spec(node: Any, key: str) -> dict[str, Any] | None:
         if node is None:
@@ -202,6 +203,11 @@ def validate(cfg: Any) -> Settings:
     if llm.get("fallback", "template") not in FALLBACKS:
         raise ValueError(
             f"llm.fallback {llm.get('fallback')!r} invalid; valid choices: {list(FALLBACKS)}"
+        )
+    if llm.get("instructions", "full") not in INSTRUCTION_STYLES:
+        raise ValueError(
+            f"llm.instructions {llm.get('instructions')!r} invalid; valid choices: "
+            f"{list(INSTRUCTION_STYLES)}"
         )
     judge = str(cfg.get("judge", "rules"))
     if judge not in ("rules", "llm"):

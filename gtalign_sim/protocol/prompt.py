@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_ACTION_DESCRIPTIONS",
     "DEFAULT_STRATEGY_DESCRIPTIONS",
     "DEFAULT_SYSTEM_PROMPT",
+    "INSTRUCTION_STYLES",
     "TIE_BREAK_RULES",
     "PromptConfig",
     "build_instructions",
@@ -66,6 +67,11 @@ TIE_BREAK_RULES: Mapping[str, str] = {
 """The cell-selection rules a prompt can ask for, with their instruction text. The names
 match :data:`gtalign_sim.game.selection.SELECTION_RULES`."""
 
+INSTRUCTION_STYLES: tuple[str, ...] = ("full", "compact")
+"""How the output contract is worded: ``full`` (every block explained, ~550 tokens) or
+``compact`` (the same contract in ~150 tokens, for models fine-tuned on it: shorter
+sequences make training and generation on a CPU about twice as fast)."""
+
 
 def _label_tuple(labels: Sequence[str], field_name: str) -> tuple[str, ...]:
     if isinstance(labels, str):
@@ -98,9 +104,11 @@ class PromptConfig:
         value_range: ``(low, high)`` range the payoffs should lie in.
         decimals: Decimal places the payoffs should be written with.
         system_prompt: Default system message of :func:`build_prompt`.
+        instructions: The wording of the contract, one of :data:`INSTRUCTION_STYLES`
+            (default ``"full"``); both ask for the same blocks, keys, range and rule.
 
-    Raises ``ValueError`` on invalid labels, a missing description, an unknown rule, an
-    empty range or negative ``decimals``.
+    Raises ``ValueError`` on invalid labels, a missing description, an unknown rule or
+    style, an empty range or negative ``decimals``.
     """
 
     user_strategies: Sequence[str] = GTALIGN_STRATEGIES
@@ -115,6 +123,7 @@ class PromptConfig:
     value_range: tuple[float, float] = (-5.0, 5.0)
     decimals: int = 1
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    instructions: str = "full"
 
     def __post_init__(self) -> None:
         strategies = _label_tuple(self.user_strategies, "user_strategies")
@@ -129,6 +138,10 @@ class PromptConfig:
             if missing:
                 raise ValueError(f"{name} has no description for {missing}")
             object.__setattr__(self, name, {lab: str(descriptions[lab]) for lab in labels})
+        if self.instructions not in INSTRUCTION_STYLES:
+            raise ValueError(
+                f"unknown instructions {self.instructions!r}; allowed: {list(INSTRUCTION_STYLES)}"
+            )
         if self.tie_break not in TIE_BREAK_RULES:
             raise ValueError(
                 f"unknown tie_break {self.tie_break!r}; allowed: {list(TIE_BREAK_RULES)}"
@@ -153,9 +166,39 @@ def _number(x: float) -> str:
     return f"{x:g}"
 
 
+def _compact_instructions(c: PromptConfig) -> str:
+    """The contract of :func:`build_instructions` in few words (``instructions="compact"``)."""
+    keys = payoff_keys(c)
+    low, high = c.value_range
+
+    def head(text: str) -> str:
+        return text.split(":")[0]
+
+    return "\n".join(
+        [
+            "Reply in four blocks: <thinking>, <payoff>, <analyze>, <response>.",
+            "Question kinds: "
+            + ", ".join(f"{s} ({head(c.strategy_descriptions[s])})" for s in c.user_strategies)
+            + ". Actions: "
+            + ", ".join(f"{a} ({head(c.action_descriptions[a])})" for a in c.assistant_actions)
+            + ".",
+            "<thinking>: the kind of question and each action's effect on both sides, in words.",
+            f"<payoff>: strict JSON with keys {', '.join(keys)}; each value "
+            f'{{"LLM": x, "user": y}}, numbers from {_number(low)} to {_number(high)} '
+            f"with {c.decimals} decimal place{'' if c.decimals == 1 else 's'}.",
+            f"<analyze>: the Pareto frontier, then the choice. {TIE_BREAK_RULES[c.tie_break]} "
+            "Last line 'Choice: <KEY>'.",
+            "<response>: your reply to the user, carrying out the chosen action.",
+        ]
+    )
+
+
 def build_instructions(config: PromptConfig | None = None) -> str:
-    """The output-contract instructions for ``config`` (default: the GTAlign game)."""
+    """The output-contract instructions for ``config`` (default: the GTAlign game), worded
+    as ``config.instructions`` says."""
     c = config or PromptConfig()
+    if c.instructions == "compact":
+        return _compact_instructions(c)
     strategies = ", ".join(c.user_strategies)
     actions = ", ".join(c.assistant_actions)
     keys = payoff_keys(c)
