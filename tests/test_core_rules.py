@@ -137,6 +137,7 @@ GOLDEN_EXPECTED = {
             "compute": -0.026048,
             "format": 0.0,
             "retention": 0.09144,
+            "length": 0.0,
         },
         "ledger": {
             "effort": 0.15,
@@ -153,6 +154,7 @@ GOLDEN_EXPECTED = {
             "known": 1.0,
             "ctx": 55.0,
             "turns": 1.0,
+            "written": 183.0,
         },
     },
     "vq_correction": {
@@ -177,6 +179,7 @@ GOLDEN_EXPECTED = {
             "compute": -0.05328,
             "format": 0.0,
             "retention": 0.031236,
+            "length": 0.0,
         },
         "ledger": {
             "effort": 0.08,
@@ -193,6 +196,7 @@ GOLDEN_EXPECTED = {
             "known": 1.0,
             "ctx": 99.0,
             "turns": 2.0,
+            "written": 366.0,
         },
     },
     "cq_first": {
@@ -217,6 +221,7 @@ GOLDEN_EXPECTED = {
             "compute": -0.056064,
             "format": 0.0,
             "retention": 0.080544,
+            "length": 0.0,
         },
         "ledger": {
             "effort": 0.08,
@@ -233,6 +238,7 @@ GOLDEN_EXPECTED = {
             "known": 1.0,
             "ctx": 115.0,
             "turns": 2.0,
+            "written": 394.0,
         },
     },
     "gave_up": {
@@ -257,6 +263,7 @@ GOLDEN_EXPECTED = {
             "compute": -0.048288,
             "format": 0.0,
             "retention": -0.090144,
+            "length": 0.0,
         },
         "ledger": {
             "effort": 0.3,
@@ -273,6 +280,7 @@ GOLDEN_EXPECTED = {
             "known": 1.0,
             "ctx": 56.0,
             "turns": 2.0,
+            "written": 336.0,
         },
     },
 }
@@ -361,6 +369,7 @@ def test_golden_vq_correction_recomputed_from_the_formulas(env):
         "compute": -w.provider_money_value * compute,
         "format": -w.provider_format * (1.0 - 1.0),  # template text: format score 1
         "retention": w.retention_value * (ret(u) - ret(0.0)),
+        "length": 0.0,  # provider_length_value is 0 by default
     }
     _close(rec["user_terms"], u_terms)
     _close(rec["llm_terms"], l_terms)
@@ -369,6 +378,7 @@ def test_golden_vq_correction_recomputed_from_the_formulas(env):
     assert rec["ledger"]["ctx"] == q + a1 + reply + a2
     assert rec["tokens"]["billed_prompt"] == sum(prompts)
     assert rec["tokens"]["billed_completion"] == sum(completions)
+    assert rec["ledger"]["written"] == sum(completions)
 
 
 def test_user_quality_differs_from_provider_quality_and_from_format(env):
@@ -526,8 +536,21 @@ def _cells():
             )
 
 
+LENGTH_WORLD = WorldConfig(provider_length_value=0.15)
+"""A provider with the reference L's taste for long output (``scenario=reference_l``)."""
+
+
+@pytest.fixture(scope="module")
+def env_length(bank):
+    return ClarificationGameEnv(tasks=bank, world=LENGTH_WORLD)
+
+
+@pytest.mark.parametrize("world", ["default", "length"])
 @pytest.mark.parametrize(("task_id", "pricing", "strategy", "a0", "a1"), list(_cells()))
-def test_planner_equals_environment_exactly(bank, env, task_id, pricing, strategy, a0, a1):
+def test_planner_equals_environment_exactly(
+    bank, env, env_length, world, task_id, pricing, strategy, a0, a1
+):
+    env = env_length if world == "length" else env
     task = bank.get(task_id)
     ids = [it.id for it in task.interpretations]
     prior = np.array([it.prior for it in task.interpretations])
@@ -661,6 +684,7 @@ _FLOATS = (
     "provider_error_cost",
     "provider_format",
     "provider_money_value",
+    "provider_length_value",
     "retention_base",
     "retention_slope",
     "retention_value",
@@ -753,6 +777,7 @@ def test_world_config_defaults_and_valid_values():
     assert (w.system_tokens, w.reasoning_tokens) == (60, 150)
     assert (w.provider_success, w.provider_error_cost, w.provider_format) == (0.3, 0.1, 0.3)
     assert (w.provider_money_value, w.retention_value) == (40.0, 0.3)
+    assert w.provider_length_value == 0.0
     assert (w.retention_base, w.retention_slope) == (0.6, 0.4)
     assert (w.followup_effort, w.redundant_question_cost) == (0.5, 0.05)
     assert w.skill == {"easy": 0.95, "medium": 0.85, "hard": 0.70}

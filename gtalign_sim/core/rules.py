@@ -31,18 +31,22 @@ from typing import Any
 
 import numpy as np
 
+from ..welfare.terms import logistic_band
 from .vocab import Mode, ReplyKind, StopCode
 from .world import PriceRates, WorldConfig
 
 __all__ = [
     "LEDGER_FIELDS",
+    "LENGTH_BAND",
     "LEVEL_OFFSET",
     "LLM_TERMS",
     "USER_TERMS",
+    "WORDS_PER_TOKEN",
     "Ledger",
     "account_reply",
     "account_turn",
     "length_misfit",
+    "length_taste",
     "level",
     "mutual",
     "price_rates",
@@ -77,8 +81,17 @@ LLM_TERMS: tuple[str, ...] = (
     "compute",
     "format",
     "retention",
+    "length",
 )
 """The additive terms of the provider's gain ``L``."""
+
+WORDS_PER_TOKEN = 0.75
+"""Words per billed token, to read the assistant's output length in words (English
+prose runs about 1.3 tokens per word, :mod:`gtalign_sim.welfare.tokens`)."""
+
+LENGTH_BAND: tuple[float, float, float] = (500.0, 1000.0, 0.005)
+"""``(lo, hi, k)`` of the reference L's length band ``logistic_band(words; 500, 1000,
+0.005)`` over the whole output (docs/model.md, the provider's taste for length)."""
 
 _CQ = list(Mode).index(Mode.CQ)
 _AQ = list(Mode).index(Mode.AQ)
@@ -96,7 +109,9 @@ class Ledger:
     ``wrong`` (count of wrong answers received); ``q_user``/``q_llm`` the best
     discounted answer quality for each side. Provider side: ``revenue`` and ``compute``
     in dollars, ``errors`` (wrong answers delivered). ``known``: the intent has been
-    stated; ``ctx``: visible tokens of the conversation; ``turns``: assistant turns.
+    stated; ``ctx``: visible tokens of the conversation; ``turns``: assistant turns;
+    ``written``: the assistant's billed completion tokens (hidden reasoning included),
+    summed over its turns.
     """
 
     effort: np.ndarray
@@ -113,6 +128,7 @@ class Ledger:
     known: np.ndarray
     ctx: np.ndarray
     turns: np.ndarray
+    written: np.ndarray
 
     @classmethod
     def start(cls, detailed: Any, known: Any, effort_detail: Any, question_tokens: Any) -> Ledger:
@@ -135,6 +151,7 @@ class Ledger:
             known=np.broadcast_to(np.asarray(known, dtype=bool), shape).copy(),
             ctx=np.broadcast_to(_f(question_tokens), shape).copy(),
             turns=zero.copy(),
+            written=zero.copy(),
         )
 
     def map(self, fn: Any) -> Ledger:
@@ -204,11 +221,12 @@ def account_turn(
     """Account one assistant turn; returns the new ledger and the stop code so far.
 
     ``mode`` is the mode index (0 DA, 1 CQ, 2 AQ); ``prompt``/``completion`` the billed
-    tokens; ``visible``/``words`` what the user reads; ``q_user``/``q_llm`` the judge's
-    scores of the turn against the true intent (ignored for CQ). ``judged_length=False``
-    (writing tasks, where length is a judged constraint) skips the misfit cost. The stop
-    code is SATISFIED, PATIENCE_EXHAUSTED, MAX_TURNS or CONTINUE (the user still has to
-    decide whether to reply: :func:`reply_decision`).
+    tokens (``completion`` also adds to ``written``); ``visible``/``words`` what the user
+    reads; ``q_user``/``q_llm`` the judge's scores of the turn against the true intent
+    (ignored for CQ). ``judged_length=False`` (writing tasks, where length is a judged
+    constraint) skips the misfit cost. The stop code is SATISFIED, PATIENCE_EXHAUSTED,
+    MAX_TURNS or CONTINUE (the user still has to decide whether to reply:
+    :func:`reply_decision`).
     """
     mode = np.asarray(mode)
     answered = mode != _CQ
@@ -235,6 +253,7 @@ def account_turn(
         known=led.known,
         ctx=led.ctx + visible,
         turns=k + 1,
+        written=led.written + completion,
     )
     turns = new.turns
     code = np.where(
@@ -374,14 +393,27 @@ def user_gain_value(led: Ledger, world: WorldConfig) -> np.ndarray:
     return u - world.wrong_answer_cost * _f(led.wrong)
 
 
+def length_taste(written: Any) -> np.ndarray:
+    """The reference L's length band over ``written`` billed output tokens, as a gain
+    over writing nothing: ``band(w) − band(0)`` with ``w = WORDS_PER_TOKEN · written``
+    and ``band = logistic_band(·; *LENGTH_BAND)``. 0 at 0 tokens, about +0.53 at 750
+    words, negative beyond about 1,500 words."""
+    lo, hi, k = LENGTH_BAND
+    words = WORDS_PER_TOKEN * _f(written)
+    return _f(logistic_band(words, lo, hi, k)) - float(logistic_band(0.0, lo, hi, k))
+
+
 def provider_gain(
     led: Ledger, u: Any, world: WorldConfig, format_score: Any = 1.0
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The provider's gain ``L`` over the disagreement point and its terms.
 
     ``L = s·Q_llm − E·errors + m·(revenue − compute) − f·(1 − format)
-    + V·(retention(U) − retention(0))``; money is valued at ``provider_money_value``.
+    + V·(retention(U) − retention(0)) + λ·length_taste(written)``; money is valued at
+    ``provider_money_value``, ``λ`` is ``provider_length_value``. With ``λ = 0`` the
+    length term is exactly 0 (and L bitwise the same as without it).
     """
+    lam = world.provider_length_value
     m = world.provider_money_value
     terms = {
         "quality": world.provider_success * _f(led.q_llm),
@@ -390,6 +422,7 @@ def provider_gain(
         "compute": -m * _f(led.compute),
         "format": -world.provider_format * (1.0 - _f(format_score)),
         "retention": world.retention_value * (retention(u, world) - retention(0.0, world)),
+        "length": lam * length_taste(led.written) if lam else np.zeros(np.shape(led.written)),
     }
     return sum(terms.values()), terms  # type: ignore[return-value]
 

@@ -71,6 +71,7 @@ _NONNEG = (
     "provider_error_cost",
     "provider_format",
     "provider_money_value",
+    "provider_length_value",
     "retention_slope",
     "retention_value",
     "reasoning_tokens",
@@ -103,6 +104,11 @@ class WorldConfig:
         provider_error_cost: the provider's reputation cost per wrong answer delivered.
         provider_format: the provider's cost of a malformed reply, times ``1 − format``.
         provider_money_value: the provider's welfare units per dollar.
+        provider_length_value: the provider's own taste for long output: the weight of
+            the reference L's length band over everything the assistant wrote in the
+            episode (:func:`~gtalign_sim.core.rules.length_taste`). 0 (off) by default;
+            the reference L weighs it half its answer quality (RLHF reward models'
+            verbosity bias), ``scenario=reference_l``.
         retention_base, retention_slope: the probability that the user comes back is
             ``clip(base + slope · U, 0, 1)`` for the episode's user gain ``U``.
         retention_value: the provider's value of a returning user (the margin of its
@@ -125,6 +131,7 @@ class WorldConfig:
     provider_error_cost: float = 0.1
     provider_format: float = 0.3
     provider_money_value: float = 40.0
+    provider_length_value: float = 0.0
     retention_base: float = 0.6
     retention_slope: float = 0.4
     retention_value: float = 0.3
