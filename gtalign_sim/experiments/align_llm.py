@@ -85,7 +85,6 @@ class Options:
     profile: str
     model: str
     device: str
-    instructions: str
     synthesis: Any
     sft: Any
     grpo: Any
@@ -233,7 +232,6 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         profile=str(align.get("profile", "custom")),
         model=model,
         device=device,
-        instructions=instructions,
         synthesis=synthesis,
         sft=sft,
         grpo=grpo,

@@ -60,7 +60,7 @@ def eval_config(cfg: Any, o: Options, s: Settings, model: str, digest: str) -> A
     sub.llm.max_tokens = e["max_tokens"]
     sub.llm.temperature = float(e["temperature"])
     sub.llm.fallback = e["fallback"]
-    sub.llm.instructions = o.instructions
+    sub.llm.instructions = o.synthesis.prompt.instructions  # what the model was trained on
     sub.align_eval = {"model": model, "digest": digest, "episodes": e["episodes"]}
     sub.resume = (Path(sub.output_dir) / "run.json").is_file()
     return sub
