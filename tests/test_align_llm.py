@@ -156,6 +156,33 @@ def test_the_oracle_writes_its_own_matrix_and_played_text_parses():
         assert p.format_score == 1.0 and p.matrix.shape == (2, 3)
 
 
+def test_recover_plays_wrong_answers_but_teaches_only_the_repairs():
+    cfg = {"n_episodes": 12, "seed": 1, "n_candidates": 1, "env": ENV}
+    played = synthesize(SynthesisConfig(response="played", **cfg))
+    recover = synthesize(SynthesisConfig(response="recover", **cfg))
+    turns = [(e["episode"], e["turn"]) for e in played]
+    later = [(4, 1), (8, 1), (10, 1)]
+    assert turns == sorted([(k, 0) for k in range(12)] + later)
+    # the same episodes are played; the three wrong answers are left out, nothing else
+    wrong = {(3, 0), (4, 0), (10, 0)}
+    assert recover == [e for e in played if (e["episode"], e["turn"]) not in wrong]
+    repair = next(e for e in recover if (e["episode"], e["turn"]) == (4, 1))
+    assert repair["family"] == "safety"
+    assert repair["prompt"][2]["content"].startswith("I'm not able to help with that request.")
+    assert repair["prompt"][3] == {
+        "role": "user",
+        "content": "That doesn't look right. Could you check it and try again?",
+    }
+    response = parse(repair["completion"][0]["content"]).response
+    assert response.startswith("Happy to help with that. Sure — here is how to do that:")
+    # every kept text is the correct one
+    correct = synthesize(SynthesisConfig(response="correct", **cfg))
+    first = {(e["episode"], e["turn"]): e["completion"] for e in correct}
+    for e in recover:
+        if e["turn"] == 0:
+            assert e["completion"] == first[(e["episode"], 0)]
+
+
 def test_dataset_is_trl_conversational_prompt_completion():
     require("datasets", "pip install -e '.[train]'")
     trl = require("trl", "pip install -e '.[train]'")

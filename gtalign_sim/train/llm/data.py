@@ -3,7 +3,7 @@
 A planner (:data:`PLANNERS`: ``gtalign`` — :class:`~gtalign_sim.agents.GTAlignAssistant`,
 the default — ``gtalign_cd`` or the privileged ``oracle``) plays
 :class:`~gtalign_sim.envs.ClarificationGameEnv` on episode seeds derived from the run seed.
-Every assistant turn becomes one example:
+Every assistant turn becomes one example (``"recover"`` below leaves wrong answers out):
 
 * ``prompt`` — exactly the chat the LLM assistant is shown at that turn
   (:meth:`gtalign_sim.agents.llm.LLMAssistant.messages` on the env's public info);
@@ -17,7 +17,11 @@ the action with a correct outcome (the reading it assumes is the one the env ass
 user's once stated, else the most likely), handed to the env as the assistant's own text
 — the way an LLM assistant's reply reaches the env, so later prompts show it and the
 judge scores it. ``"played"`` lets the env render the action with its own outcome draw
-(a wrong answer with probability ``1 - p_correct``) and copies that text.
+(a wrong answer with probability ``1 - p_correct``) and copies that text. ``"recover"``
+plays like ``"played"`` (wrong answers happen, and the user's repair turns follow them) but
+writes no example for a turn whose text is not the correct one: the model sees repairs
+after wrong answers in its later prompts and learns the correct reply to them, never the
+wrong answer itself. A kept turn's text then equals ``"correct"``'s.
 
 **Best-of-N** (``n_candidates`` = N): at each turn the candidates are the planner's action,
 then the other modes at its verbosity, then the remaining actions in index order (first N).
@@ -64,7 +68,7 @@ __all__ = [
 PLANNERS: tuple[str, ...] = ("gtalign", "gtalign_cd", "oracle")
 """Planners that can write traces (built-in assistant names)."""
 
-RESPONSES: tuple[str, ...] = ("correct", "played")
+RESPONSES: tuple[str, ...] = ("correct", "played", "recover")
 """Where the ``<response>`` text comes from (see the module docstring)."""
 
 
@@ -161,7 +165,8 @@ def _response_text(env: ClarificationGameEnv, action: int) -> str:
 
 
 def _step(env: ClarificationGameEnv, action: int, response: str) -> str:
-    """Play ``action`` for the assistant; returns the response text the env recorded."""
+    """Play ``action`` for the assistant; returns the response text the env recorded
+    (``"correct"``: the correct text; ``"played"``/``"recover"``: the env's own draw)."""
     n = len(env.history)
     if response == "correct":
         env.step(Decision(int(action), text=_response_text(env, action)))
@@ -200,7 +205,8 @@ def _build_planner(config: SynthesisConfig, env: ClarificationGameEnv) -> Any:
 
 
 def synthesize(config: SynthesisConfig | None = None) -> list[dict[str, Any]]:
-    """Play the episodes and return one example (a plain dict) per assistant turn.
+    """Play the episodes and return one example (a plain dict) per assistant turn (with
+    ``response="recover"``, none for a turn that gave a wrong answer).
 
     Keys: ``prompt`` (chat messages), ``completion`` (one assistant message), ``task_id``,
     ``task`` (the task as JSON, for the reward's judge), ``intent`` (the user's hidden
@@ -237,7 +243,10 @@ def synthesize(config: SynthesisConfig | None = None) -> list[dict[str, Any]]:
                 kept = cands[-max(scored)[1]]
             messages = writer.messages(info)
             turn = int(env.turn)
+            expected = _response_text(env, kept)
             text = _step(env, kept, config.response)
+            if config.response == "recover" and text != expected:
+                continue  # a wrong answer: played (later prompts show it), not taught
             strategy = str(info["question_type"])
             completion = render(matrix, (strategy, decode_action(kept)[0]), text)
             try:
