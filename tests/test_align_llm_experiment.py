@@ -37,6 +37,7 @@ TINY = [
     f"align.eval.episodes={N}",
     "align.eval.max_tokens=8",
     "align.eval.bootstrap=50",
+    "align.eval.fallback=direct",  # every model plays the same standard answer: exact ties
 ]
 
 

@@ -65,7 +65,7 @@ class _Down(TemplateBackend):
         return [ChatResult("", "error", request_id=r.request_id, error=err) for r in requests]
 
 
-@pytest.mark.parametrize("fallback", ["template", "direct"])
+@pytest.mark.parametrize("fallback", ["template", "direct", "raw"])
 def test_parse_fallbacks_are_marked(bank, fallback):
     env = ClarificationGameEnv(tasks=bank)
     a = LLMAssistant(backend=_Nonsense(), fallback=fallback, n_particles=4)
@@ -75,6 +75,41 @@ def test_parse_fallbacks_are_marked(bank, fallback):
         est = d["estimates"]
         assert est["decided_by"] == "fallback" and est["fallback_reason"] == "parse_error"
         assert est["fallback"] == fallback and est["format_score"] == 0.0
+
+
+class _Says(TemplateBackend):
+    """Answers every request with one fixed text."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
+
+    def generate(self, requests, *, raise_on_error=True):
+        reqs = [
+            type(r)(messages=r.messages, sampling=r.sampling, metadata={"template_text": self.text})
+            for r in requests
+        ]
+        return super().generate(reqs, raise_on_error=raise_on_error)
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "verbosity"),
+    [
+        ("no", "DA", "concise"),
+        ("<thinking>Which city do you mean?", "CQ", "concise"),
+        ("<response>" + "It depends on the year. " * 10 + "Which year?", "AQ", "standard"),
+    ],
+)
+def test_raw_fallback_shows_the_reply_as_written(bank, text, mode, verbosity):
+    env = ClarificationGameEnv(tasks=bank)
+    a = LLMAssistant(backend=_Says(text), fallback="raw", n_particles=4)
+    rec = run_episode(env, a, seed=4)
+    assert rec["failure"] is None
+    assert rec["transcript"][1]["text"] == text  # no substitute: what the model wrote
+    assert rec["modes"][0] == mode and rec["verbosities"][0] == verbosity
+    est = rec["decisions"][0]["estimates"]
+    assert est["decided_by"] == "fallback" and est["fallback"] == "raw"
+    assert est["fallback_reason"] == "parse_error" and est["format_score"] == 0.0
 
 
 def test_backend_failure_fails_the_episode_by_default(bank):

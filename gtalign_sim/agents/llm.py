@@ -12,8 +12,11 @@ Every decision says who made it: ``estimates["decided_by"]`` is ``"model"`` or
 ``"fallback"``, and a fallback's ``estimates["fallback_reason"]`` is ``"parse_error"``
 or ``"backend_error:<reason>"``. When the reply does not parse it follows ``fallback``
 (``template``: the model-based GTAlign decision with template text; ``direct``: a
-standard direct answer). When the *backend* fails (after its retries) it follows
-``on_backend_error``: ``fail`` (the default) fails the episode with
+standard direct answer; ``raw``: no substitute — the reply exactly as the model wrote it is
+what the user reads, its mode inferred from that text and its verbosity from its length,
+so a broken reply has the consequences it would have in front of a real user). When the
+*backend* fails (after its retries) it follows ``on_backend_error``: ``fail`` (the default)
+fails the episode with
 :class:`~gtalign_sim.core.failures.EpisodeFailure` (stage ``assistant_backend``) instead
 of substituting a move the model never made; ``template``/``direct`` substitute, marked.
 
@@ -44,7 +47,7 @@ from ..backends import (
 )
 from ..backends.template import MODES
 from ..core.failures import EpisodeFailure
-from ..protocol import PromptConfig, ProtocolError, build_instructions, parse
+from ..protocol import PromptConfig, ProtocolError, build_instructions, infer_action, parse
 from ..protocol.render import default_analysis
 from ..users import encode_action
 from .base import Decision
@@ -52,7 +55,7 @@ from .steering import STEERING
 
 __all__ = ["BACKEND_ERROR_POLICIES", "FALLBACKS", "STEERING", "LLMAssistant", "verbosity_of"]
 
-FALLBACKS: tuple[str, ...] = ("template", "direct")
+FALLBACKS: tuple[str, ...] = ("template", "direct", "raw")
 BACKEND_ERROR_POLICIES: tuple[str, ...] = ("fail", "template", "direct")
 
 _CELL = re.compile(r"\b(DQ|VQ)\b")
@@ -397,7 +400,17 @@ class LLMAssistant:
         observation: Mapping[str, Any],
         info: Mapping[str, Any],
     ) -> Decision:
-        """The substitute move (``template``: model-based GTAlign; ``direct``: DA)."""
+        """The move for a reply that does not parse (``template``: model-based GTAlign;
+        ``direct``: a standard DA; ``raw``: the reply itself, as written, to the user)."""
+        if kind == "raw":
+            shown = text or ""
+            mode = infer_action(shown, self.prompt.assistant_actions) or "DA"
+            return Decision(
+                encode_action(mode, verbosity_of(shown)),
+                text=shown,
+                trace=text,
+                estimates=estimates,
+            )
         if kind == "template":
             d = self._model.act(observation, info)
             return Decision(

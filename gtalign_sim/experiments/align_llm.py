@@ -71,7 +71,7 @@ _EVAL_DEFAULTS: dict[str, Any] = {
     "episodes": 24,
     "max_tokens": 512,
     "temperature": 0.0,
-    "fallback": "direct",
+    "fallback": "raw",
     "bootstrap": 1000,
     "bins": 10,
     "backend": {"name": "transformers"},
