@@ -44,15 +44,26 @@ def test_model_decisions_are_marked(bank):
         assert d["estimates"]["decided_by"] == "model" and "fallback_reason" not in d["estimates"]
 
 
-class _Nonsense(TemplateBackend):
-    """Answers every request with text that is not a four-block reply."""
+class _Says(TemplateBackend):
+    """Answers every request with one fixed text."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
 
     def generate(self, requests, *, raise_on_error=True):
         reqs = [
-            type(r)(messages=r.messages, sampling=r.sampling, metadata={"template_text": "no"})
+            type(r)(messages=r.messages, sampling=r.sampling, metadata={"template_text": self.text})
             for r in requests
         ]
         return super().generate(reqs, raise_on_error=raise_on_error)
+
+
+class _Nonsense(_Says):
+    """Answers every request with text that is not a four-block reply."""
+
+    def __init__(self):
+        super().__init__("no")
 
 
 class _Down(TemplateBackend):
@@ -75,21 +86,6 @@ def test_parse_fallbacks_are_marked(bank, fallback):
         est = d["estimates"]
         assert est["decided_by"] == "fallback" and est["fallback_reason"] == "parse_error"
         assert est["fallback"] == fallback and est["format_score"] == 0.0
-
-
-class _Says(TemplateBackend):
-    """Answers every request with one fixed text."""
-
-    def __init__(self, text):
-        super().__init__()
-        self.text = text
-
-    def generate(self, requests, *, raise_on_error=True):
-        reqs = [
-            type(r)(messages=r.messages, sampling=r.sampling, metadata={"template_text": self.text})
-            for r in requests
-        ]
-        return super().generate(reqs, raise_on_error=raise_on_error)
 
 
 @pytest.mark.parametrize(

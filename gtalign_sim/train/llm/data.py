@@ -243,9 +243,10 @@ def synthesize(config: SynthesisConfig | None = None) -> list[dict[str, Any]]:
                 kept = cands[-max(scored)[1]]
             messages = writer.messages(info)
             turn = int(env.turn)
-            expected = _response_text(env, kept)
+            recover = config.response == "recover"
+            expected = _response_text(env, kept) if recover else None
             text = _step(env, kept, config.response)
-            if config.response == "recover" and text != expected:
+            if recover and text != expected:
                 continue  # a wrong answer: played (later prompts show it), not taught
             strategy = str(info["question_type"])
             completion = render(matrix, (strategy, decode_action(kept)[0]), text)
