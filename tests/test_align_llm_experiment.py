@@ -185,6 +185,10 @@ def test_a_rerun_skips_every_finished_stage(run):
     assert _stamps(out) == before
     assert {r["this_run"] for r in again["stages"].values()} == {"reused"}
     assert again["models"] == metrics["models"]
+    # checkpointing does not change the weights, so it does not change a stage's digest
+    checkpointed = al.run(_cfg(out, "align.sft.save_steps=1", "align.grpo.save_steps=1"))
+    assert _stamps(out) == before
+    assert {r["this_run"] for r in checkpointed["stages"].values()} == {"reused"}
 
 
 def test_a_changed_stage_config_is_refused_before_any_work(run):
@@ -205,6 +209,7 @@ def test_a_changed_stage_config_is_refused_before_any_work(run):
         ("align.grpo.num_generations=3", "align.grpo: batch_size"),
         ("+align.grpo.output_dir=x", "align.grpo: unknown or managed keys"),
         ("align.sft.max_steps=0", "align.sft: max_steps"),
+        ("align.sft.save_steps=-1", "align.sft: save_steps must be an int >= 0"),
         ("align.data.planner=random", "align.data: planner"),
         ("align.device=tpu", "align.device"),
         ("align.instructions=short", "align.instructions 'short' unknown"),

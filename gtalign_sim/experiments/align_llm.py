@@ -2,7 +2,8 @@
 
 Stages, each kept in the run directory and skipped when a rerun finds it finished (its
 ``stage.json``, written last, holds a digest of its config chained to the stages it
-used; a stage in progress when a run stops is redone from its start):
+used; a training stage in progress when a run stops resumes from its last checkpoint,
+``align.sft.save_steps`` / ``align.grpo.save_steps``, or else is redone from its start):
 
 1. ``data/`` — :func:`gtalign_sim.train.llm.synthesize`: the planner plays the run's
    simulator (world, population, user, task bank) and writes four-block traces with
@@ -272,13 +273,19 @@ def _plain(config: Any) -> dict[str, Any]:
     return d
 
 
+def _trained_by(config: Any) -> dict[str, Any]:
+    """A training config without ``save_steps``: checkpoints do not change the weights."""
+    return {k: v for k, v in _plain(config).items() if k != "save_steps"}
+
+
 def stage_digests(o: Options, cfg: Any) -> dict[str, str]:
     """Each stage's digest: its own config chained with the digests of what it used
-    (``data`` ← task spec; ``sft`` ← data; ``grpo`` ← sft). The base model's is its name."""
+    (``data`` ← task spec; ``sft`` ← data; ``grpo`` ← sft). The base model's is its name.
+    ``save_steps`` is left out: a resumed run ends with the weights of an uninterrupted one."""
     tasks = container(cfg.get("tasks")) or {}
     data = _digest({"synthesis": _plain(o.synthesis), "tasks": tasks})
-    sft = _digest({"sft": _plain(o.sft), "data": data})
-    grpo = _digest({"grpo": _plain(o.grpo), "sft": sft})
+    sft = _digest({"sft": _trained_by(o.sft), "data": data})
+    grpo = _digest({"grpo": _trained_by(o.grpo), "sft": sft})
     return {"data": data, "sft": sft, "grpo": grpo, "base": _digest({"model": o.model})}
 
 
@@ -363,7 +370,8 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
         if stage != "data":
             config = o.sft if stage == "sft" else o.grpo
             losses = [h for h in result.log_history if "loss" in h or "reward" in h]
-            _finish(out, stage, digests[stage], config, t0, logged_steps=len(losses))
+            resumed = {"resumed_from": result.resumed_from} if result.resumed_from else {}
+            _finish(out, stage, digests[stage], config, t0, logged_steps=len(losses), **resumed)
         done[stage] = "trained"
         if s.print_table:
             print(f"align_llm: {stage} done ({time.perf_counter() - t0:.1f}s)", flush=True)

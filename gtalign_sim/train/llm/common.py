@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ __all__ = [
     "check_positive",
     "load_model",
     "lora_config",
+    "resume_point",
     "save_folder",
     "training_args",
 ]
@@ -56,6 +59,7 @@ def check_common(config: Any) -> None:
     check_positive("lora_alpha", config.lora_alpha)
     if config.device not in DEVICES:
         raise ValueError(f"device {config.device!r} unknown; allowed: {list(DEVICES)}")
+    check_int("save_steps", config.save_steps, low=0)
 
 
 @dataclass
@@ -66,11 +70,13 @@ class TrainResult:
         path: The folder with the (merged, when LoRA) model and its tokenizer.
         log_history: The trainer's log entries (loss, rewards, learning rate...).
         config: The run's configuration as a dict.
+        resumed_from: The checkpoint folder the run resumed from (``None``: from step 0).
     """
 
     path: Path
     log_history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    resumed_from: str | None = None
 
 
 def load_model(name: str) -> tuple[Any, Any]:
@@ -118,7 +124,11 @@ def training_args(config: Any) -> dict[str, Any]:
         "use_cpu": config.device == "cpu",
         "gradient_checkpointing": False,
         "logging_steps": 1,
-        "save_strategy": "no",
+        **(
+            {"save_strategy": "steps", "save_steps": int(config.save_steps), "save_total_limit": 2}
+            if config.save_steps
+            else {"save_strategy": "no"}
+        ),
         "report_to": "none",
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
@@ -147,13 +157,60 @@ OWNED_ARGS: dict[str, str] = {
     "data_seed": "seed",
     "use_cpu": "device",
     "gradient_accumulation_steps": "grad_accum",
+    "save_strategy": "save_steps",
+    "save_steps": "save_steps",
+    "save_total_limit": "save_steps (two are kept)",
 }
 """Trainer fields every run config owns (see :func:`with_extra`)."""
 
 
-def save_folder(trainer: Any, tokenizer: Any, config: Any) -> TrainResult:
+_RESUME_FILE = "gtalign_sim_resume.json"
+"""Beside the checkpoints: the config and data they were made with."""
+
+
+def _config_dict(config: Any) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+
+
+def resume_point(config: Any, dataset: Any) -> str | None:
+    """The checkpoint folder a run with ``config`` on ``dataset`` resumes from, or ``None``.
+
+    With ``config.save_steps`` 0 this is always ``None``. Otherwise the latest
+    ``checkpoint-*`` under ``output_dir`` is returned when the run that wrote it had the
+    same config (``save_steps`` aside) and data (recorded in ``gtalign_sim_resume.json``,
+    written here for a new run); checkpoints of another run are refused with a
+    ``ValueError`` before any work.
+    """
+    if not config.save_steps:
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = Path(config.output_dir)
+    rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
+    data = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+    same = {k: v for k, v in _config_dict(config).items() if k != "save_steps"}
+    run = {"config": same, "data": data}
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    if last is not None:
+        marker = out / _RESUME_FILE
+        stored = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        if stored != run:
+            raise ValueError(
+                f"{out} holds checkpoints of another run (config or data differ); remove "
+                f"its checkpoint-* folders or choose another output_dir"
+            )
+        return last
+    out.mkdir(parents=True, exist_ok=True)
+    (out / _RESUME_FILE).write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
+    return None
+
+
+def save_folder(
+    trainer: Any, tokenizer: Any, config: Any, resumed_from: str | None = None
+) -> TrainResult:
     """Save the trained model (LoRA merged into the weights) and tokenizer as a plain
-    Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them."""
+    Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them;
+    the run's checkpoints (``save_steps``) are removed once the folder is saved."""
     out = Path(config.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = trainer.model
@@ -161,9 +218,13 @@ def save_folder(trainer: Any, tokenizer: Any, config: Any) -> TrainResult:
         model = model.merge_and_unload()
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}
+    cfg = _config_dict(config)
     log = list(trainer.state.log_history)
     (out / "gtalign_sim_train.json").write_text(
         json.dumps({"config": cfg, "log_history": log}, indent=2, default=str)
     )
-    return TrainResult(path=out, log_history=log, config=cfg)
+    for checkpoint in out.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+    (out / _RESUME_FILE).unlink(missing_ok=True)
+    name = Path(resumed_from).name if resumed_from else None
+    return TrainResult(path=out, log_history=log, config=cfg, resumed_from=name)

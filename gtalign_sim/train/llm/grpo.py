@@ -32,6 +32,7 @@ from .common import (
     check_positive,
     load_model,
     lora_config,
+    resume_point,
     save_folder,
     with_extra,
 )
@@ -168,6 +169,9 @@ class GRPORunConfig:
         seed: Seed of the trainer (data order, sampling, LoRA init).
         lora, lora_r, lora_alpha: LoRA adapters (peft), merged when saved.
         device: ``cpu`` or ``auto``.
+        save_steps: 0: no checkpoints; N: a checkpoint every N steps under ``output_dir``,
+            resumed from by a run with the same config and data (as SFT's). Single-turn
+            runs resume exactly; a multi-turn rollout's simulator draws restart.
         use_vllm: Generate with vLLM inside TRL (``vllm_mode="colocate"``; GPU profile).
         mode: One of :data:`GRPO_MODES`; ``multi_turn`` generates with the trainer's model
             (``use_vllm`` off), ``max_completion_length`` tokens per reply.
@@ -189,6 +193,7 @@ class GRPORunConfig:
     lora_r: int = 16
     lora_alpha: float = 32.0
     device: str = "cpu"
+    save_steps: int = 0
     use_vllm: bool = False
     mode: str = "single_turn"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -220,10 +225,15 @@ class GRPORunConfig:
 
 
 def train_grpo(
-    config: GRPORunConfig, dataset: Any, reward: Any = None, rollout: Any = None
+    config: GRPORunConfig,
+    dataset: Any,
+    reward: Any = None,
+    rollout: Any = None,
+    callbacks: Sequence[Any] = (),
 ) -> TrainResult:
     """GRPO-train ``config.model`` on the prompts of ``dataset`` (columns
-    :data:`GRPO_COLUMNS`; others dropped) and save the model folder.
+    :data:`GRPO_COLUMNS`; others dropped) and save the model folder; ``callbacks`` go to
+    the trainer, and ``config.save_steps`` resumes a stopped run (as :func:`.train_sft`).
 
     ``reward`` defaults to ``CompletionReward(config.reward)``; pass one with
     ``keep_history=True`` to inspect what was scored. ``config.extra`` passes further
@@ -257,6 +267,7 @@ def train_grpo(
             f"reward variant {reward.variant!r} differs from config.reward {config.reward!r}"
         )
     dataset = dataset.select_columns(list(columns))
+    resume = resume_point(config, dataset)
     model, tokenizer = load_model(config.model)
     tokenizer.padding_side = "left"
     vllm: dict[str, Any] = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
@@ -278,6 +289,7 @@ def train_grpo(
         processing_class=tokenizer,
         peft_config=lora_config(config),
         rollout_func=rollout,
+        callbacks=list(callbacks),
     )
-    trainer.train()
-    return save_folder(trainer, tokenizer, config)
+    trainer.train(resume_from_checkpoint=resume)
+    return save_folder(trainer, tokenizer, config, resume)

@@ -8,6 +8,7 @@ model=<path>)``, the project's server and ``vllm serve`` load.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .common import (
     check_int,
     load_model,
     lora_config,
+    resume_point,
     save_folder,
     with_extra,
 )
@@ -47,6 +49,10 @@ class SFTRunConfig:
         lora: Train LoRA adapters (peft) instead of every weight; merged when saved.
         lora_r, lora_alpha: The adapters' rank and scale.
         device: ``cpu`` or ``auto``.
+        save_steps: 0: no checkpoints. N: a checkpoint (weights, optimizer, scheduler,
+            RNG states) every N steps under ``output_dir``; a run that finds one there,
+            made with the same config and data, resumes from the latest and ends with
+            the weights an uninterrupted run would have. Removed once the model is saved.
         extra: Further ``SFTConfig`` fields (e.g. ``lr_scheduler_type``).
     """
 
@@ -62,6 +68,7 @@ class SFTRunConfig:
     lora_r: int = 16
     lora_alpha: float = 32.0
     device: str = "cpu"
+    save_steps: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,9 +92,11 @@ def _prompt_lengths(dataset: Any, tokenizer: Any) -> list[int]:
     ]
 
 
-def train_sft(config: SFTRunConfig, dataset: Any) -> TrainResult:
+def train_sft(config: SFTRunConfig, dataset: Any, callbacks: Sequence[Any] = ()) -> TrainResult:
     """Fine-tune ``config.model`` on ``dataset`` (conversational ``prompt``/``completion``
-    columns; other columns are dropped) and save the model folder.
+    columns; other columns are dropped) and save the model folder; ``callbacks`` are
+    ``transformers.TrainerCallback`` objects handed to the trainer. With
+    ``config.save_steps`` it resumes from a checkpoint of the same run (:func:`.resume_point`).
 
     Raises ``ValueError`` when the dataset lacks the columns or every prompt is at least
     ``max_length`` tokens long (nothing of any completion would be trained on).
@@ -98,6 +107,7 @@ def train_sft(config: SFTRunConfig, dataset: Any) -> TrainResult:
     if missing:
         raise ValueError(f"dataset lacks the columns {missing}; it needs 'prompt' and 'completion'")
     dataset = dataset.select_columns(["prompt", "completion"])
+    resume = resume_point(config, dataset)
     model, tokenizer = load_model(config.model)
     lengths = _prompt_lengths(dataset, tokenizer)
     if min(lengths) >= config.max_length:
@@ -118,6 +128,7 @@ def train_sft(config: SFTRunConfig, dataset: Any) -> TrainResult:
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(config),
+        callbacks=list(callbacks),
     )
-    trainer.train()
-    return save_folder(trainer, tokenizer, config)
+    trainer.train(resume_from_checkpoint=resume)
+    return save_folder(trainer, tokenizer, config, resume)

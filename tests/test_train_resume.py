@@ -1,0 +1,156 @@
+"""Checkpointed TRL runs survive a killed process: the resumed run ends with the weights
+an uninterrupted one has, and checkpoints of another run are refused."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import require
+
+from gtalign_sim.train.llm.sft import SFTRunConfig
+
+# the child trains the same run and is killed by the OS right after its step-4 checkpoint
+_CHILD = """
+import json, os, signal, sys
+import datasets
+from transformers import TrainerCallback
+from test_train_resume import train
+
+class Die(TrainerCallback):
+    def on_save(self, args, state, control, **kw):
+        if state.global_step == 4:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+rows = json.loads(open(sys.argv[3]).read())
+train(sys.argv[1], json.loads(sys.argv[2]), datasets.Dataset.from_list(rows), [Die()])
+"""
+
+
+class LengthReward:
+    """A GRPO reward of the completion alone (deterministic): shorter is better."""
+
+    __name__ = "length"
+    variant = "cobb_douglas"
+
+    def __call__(self, prompts, completions, **_) -> list[float]:
+        return [-len(str(c)) / 100 for c in completions]
+
+
+def train(kind: str, cfg: dict, ds, callbacks=()):
+    """``kind`` (``sft`` or ``grpo``) run of ``cfg`` on ``ds``."""
+    if kind == "sft":
+        from gtalign_sim.train.llm.sft import train_sft
+
+        return train_sft(SFTRunConfig(**cfg), ds, callbacks)
+    from gtalign_sim.train.llm.grpo import GRPORunConfig, train_grpo
+
+    return train_grpo(GRPORunConfig(**cfg), ds, LengthReward(), callbacks=callbacks)
+
+
+def _rows() -> list[dict]:
+    return [
+        {
+            "prompt": [{"role": "user", "content": f"What is {a} plus {a}?"}],
+            "completion": [{"role": "assistant", "content": f"It is {2 * a}."}],
+            "task": "{}",
+            "intent": "sum",
+        }
+        for a in range(8)
+    ]
+
+
+def _config(kind: str, base: str, out: Path) -> dict:
+    cfg = dict(model=base, output_dir=str(out), max_steps=6, learning_rate=1e-3, save_steps=2)
+    if kind == "sft":
+        return {**cfg, "batch_size": 2, "max_length": 64}
+    return {**cfg, "batch_size": 4, "num_generations": 4, "max_completion_length": 6}
+
+
+def _weights(path: Path) -> dict:
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(str(path)).state_dict()
+
+
+@pytest.fixture(scope="module", params=["sft", "grpo"])
+def killed(request, tmp_path_factory):
+    """A run killed (SIGKILL) after its step-4 checkpoint, and the same run uninterrupted."""
+    require("torch", "pip install -e '.[llm]'")
+    require("trl", "pip install -e '.[train]'")
+    datasets = require("datasets", "pip install -e '.[train]'")
+    from gtalign_sim.backends.models import resolve_model
+
+    kind = request.param
+    tmp = tmp_path_factory.mktemp(f"resume_{kind}")
+    base = resolve_model("tiny")
+    data = tmp / "rows.json"
+    data.write_text(json.dumps(_rows()))
+    ds = datasets.Dataset.from_list(_rows())
+    whole = train(kind, _config(kind, base, tmp / "whole"), ds)
+    cfg = _config(kind, base, tmp / "killed")
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, kind, json.dumps(cfg), str(data)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parent,
+    )
+    return kind, base, ds, whole, cfg, child
+
+
+def test_the_child_died_after_its_checkpoint(killed):
+    *_, cfg, child = killed
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    out = Path(cfg["output_dir"])
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    assert not (out / "model.safetensors").exists()
+
+
+def test_checkpoints_of_another_run_are_refused(killed):
+    kind, _, ds, _, cfg, _ = killed
+    with pytest.raises(ValueError, match="holds checkpoints of another run"):
+        train(kind, {**cfg, "learning_rate": 2e-3}, ds)
+    with pytest.raises(ValueError, match="holds checkpoints of another run"):
+        train(kind, cfg, ds.select(range(7)))
+
+
+def test_resumed_run_ends_with_the_uninterrupted_weights(killed):
+    import torch
+    from transformers import TrainerCallback
+
+    class Steps(TrainerCallback):
+        def __init__(self) -> None:
+            self.done: list[int] = []
+
+        def on_step_end(self, args, state, control, **kw):
+            self.done.append(state.global_step)
+
+    kind, base, ds, whole, cfg, _ = killed
+    steps_run = Steps()
+    resumed = train(kind, {**cfg, "save_steps": 3}, ds, [steps_run])  # save_steps may change
+    assert steps_run.done == [5, 6]  # only the steps after the last checkpoint were trained
+    a, b = _weights(whole.path), _weights(resumed.path)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], v) for k, v in _weights(Path(base)).items())
+    steps = [h["step"] for h in resumed.log_history if "loss" in h]
+    assert steps == [1, 2, 3, 4, 5, 6]
+    assert resumed.resumed_from == "checkpoint-4"
+    losses = [[h["loss"] for h in r.log_history if "loss" in h] for r in (whole, resumed)]
+    assert losses[0] == losses[1]
+    # the checkpoints were removed once the folder was saved
+    for run in (whole.path, resumed.path):
+        assert not list(Path(run).glob("checkpoint-*"))
+        assert not (Path(run) / "gtalign_sim_resume.json").exists()
+
+
+def test_save_steps_is_validated_and_owned():
+    with pytest.raises(ValueError, match="save_steps must be an int >= 0"):
+        SFTRunConfig(save_steps=-1)
+    with pytest.raises(ValueError, match="save_steps"):
+        SFTRunConfig(extra={"save_strategy": "steps"})
