@@ -315,6 +315,23 @@ def test_sft_with_lora_merges_the_adapter_into_a_plain_folder(two_answers, tmp_p
     assert _weights(base).keys() == _weights(str(result.path)).keys()
 
 
+def test_sft_warns_of_cut_examples_and_refuses_when_no_completion_fits(two_answers, tmp_path):
+    from transformers import AutoTokenizer
+
+    from gtalign_sim.train.llm.sft import _lengths, train_sft
+
+    base, _, ds = two_answers
+    lengths = _lengths(ds, AutoTokenizer.from_pretrained(base))
+    prompt, full = min(p for p, _ in lengths), min(f for _, f in lengths)
+    assert prompt < full - 1
+    cfg = SFTRunConfig(model=base, output_dir=tmp_path, max_steps=1, max_length=full - 1)
+    longest = max(f for _, f in lengths)
+    with pytest.warns(UserWarning, match=rf"8 of 8 examples .* \(longest {longest} tokens\)"):
+        train_sft(cfg, ds)
+    with pytest.raises(ValueError, match=rf"the shortest prompt is {prompt} tokens"):
+        train_sft(SFTRunConfig(model=base, output_dir=tmp_path, max_length=prompt), ds)
+
+
 def test_grpo_rewards_real_generated_completions_and_changes_weights(two_answers, tmp_path):
     from gtalign_sim.train.llm.grpo import train_grpo
 

@@ -8,6 +8,7 @@ model=<path>)``, the project's server and ``vllm serve`` load.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +44,9 @@ class SFTRunConfig:
         batch_size: Examples per device per step.
         grad_accum: Gradient accumulation steps.
         max_length: Tokens per example (prompt + completion; longer ones are cut at the
-            end). A prompt that fills it leaves nothing to learn: :func:`train_sft`
-            refuses a dataset where that happens to every example.
+            end, with a warning: their completions lose the closing tag). A prompt that
+            fills it leaves nothing to learn: :func:`train_sft` refuses a dataset where
+            that happens to every example.
         seed: Seed of the trainer (data order, dropout, LoRA init).
         lora: Train LoRA adapters (peft) instead of every weight; merged when saved.
         lora_r, lora_alpha: The adapters' rank and scale.
@@ -80,15 +82,16 @@ class SFTRunConfig:
         check_int("max_length", self.max_length, low=8)
 
 
-def _prompt_lengths(dataset: Any, tokenizer: Any) -> list[int]:
+def _lengths(dataset: Any, tokenizer: Any) -> list[tuple[int, int]]:
+    """``(prompt tokens, prompt + completion tokens)`` of each example, chat template on."""
+
+    def n(messages: Any, prompt: bool) -> int:
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=prompt, tokenize=False)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
     return [
-        len(
-            tokenizer(
-                tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False),
-                add_special_tokens=False,
-            )["input_ids"]
-        )
-        for p in dataset["prompt"]
+        (n(p, True), n(list(p) + list(c), False))
+        for p, c in zip(dataset["prompt"], dataset["completion"], strict=True)
     ]
 
 
@@ -109,11 +112,20 @@ def train_sft(config: SFTRunConfig, dataset: Any, callbacks: Sequence[Any] = ())
     dataset = dataset.select_columns(["prompt", "completion"])
     resume = resume_point(config, dataset)
     model, tokenizer = load_model(config.model)
-    lengths = _prompt_lengths(dataset, tokenizer)
-    if min(lengths) >= config.max_length:
+    lengths = _lengths(dataset, tokenizer)
+    shortest = min(p for p, _ in lengths)
+    if shortest >= config.max_length:
         raise ValueError(
             f"max_length {config.max_length} leaves no completion token: the shortest "
-            f"prompt is {min(lengths)} tokens"
+            f"prompt is {shortest} tokens"
+        )
+    cut = [full for _, full in lengths if full > config.max_length]
+    if cut:  # the model would learn replies that never reach their closing tag
+        warnings.warn(
+            f"{len(cut)} of {len(lengths)} examples are longer than max_length "
+            f"{config.max_length} (longest {max(cut)} tokens) and are cut at the end: "
+            "their completions lose their last tokens (the closing tag); raise max_length",
+            stacklevel=2,
         )
     base = {
         **_training_args(config),
