@@ -154,3 +154,15 @@ def test_save_steps_is_validated_and_owned():
         SFTRunConfig(save_steps=-1)
     with pytest.raises(ValueError, match="save_steps"):
         SFTRunConfig(extra={"save_strategy": "steps"})
+
+
+def test_resume_point_compares_the_config_as_stored(tmp_path):
+    """A tuple in the config is a list once stored: the same run still resumes."""
+    require("transformers", "pip install -e '.[llm]'")
+    from gtalign_sim.train.llm.common import resume_point
+
+    cfg = SFTRunConfig(output_dir=tmp_path, save_steps=2, extra={"adam_betas": (0.9, 0.99)})
+    assert resume_point(cfg, _rows()) is None  # a new run: the marker is written
+    (tmp_path / "checkpoint-2").mkdir()
+    assert resume_point(cfg, _rows()) == str(tmp_path / "checkpoint-2")
+    assert resume_point(SFTRunConfig(output_dir=tmp_path, save_steps=0), _rows()) is None

@@ -189,7 +189,7 @@ def resume_point(config: Any, dataset: Any) -> str | None:
     rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
     data = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
     same = {k: v for k, v in _config_dict(config).items() if k != "save_steps"}
-    run = {"config": same, "data": data}
+    run = json.loads(json.dumps({"config": same, "data": data}, default=str))  # as stored
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     if last is not None:
         marker = out / _RESUME_FILE
@@ -201,7 +201,7 @@ def resume_point(config: Any, dataset: Any) -> str | None:
             )
         return last
     out.mkdir(parents=True, exist_ok=True)
-    (out / _RESUME_FILE).write_text(json.dumps(run, indent=2, default=str), encoding="utf-8")
+    (out / _RESUME_FILE).write_text(json.dumps(run, indent=2), encoding="utf-8")
     return None
 
 
