@@ -274,8 +274,10 @@ def _plain(config: Any) -> dict[str, Any]:
 
 
 def _trained_by(config: Any) -> dict[str, Any]:
-    """A training config without ``save_steps``: checkpoints do not change the weights."""
-    return {k: v for k, v in _plain(config).items() if k != "save_steps"}
+    """A training config without the fields that do not change the weights."""
+    from ..train.llm.common import CHECKPOINT_FIELDS
+
+    return {k: v for k, v in _plain(config).items() if k not in CHECKPOINT_FIELDS}
 
 
 def stage_digests(o: Options, cfg: Any) -> dict[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CHECKPOINT_FIELDS",
     "DEVICES",
     "TrainResult",
     "check_int",
@@ -164,6 +165,10 @@ OWNED_ARGS: dict[str, str] = {
 """Trainer fields every run config owns (see :func:`with_extra`)."""
 
 
+CHECKPOINT_FIELDS: tuple[str, ...] = ("save_steps",)
+"""Run-config fields that do not change the trained weights (a resumed run ends with the
+uninterrupted one's): left out wherever two runs are compared."""
+
 _RESUME_FILE = "gtalign_sim_resume.json"
 """Beside the checkpoints: the config and data they were made with."""
 
@@ -188,7 +193,7 @@ def resume_point(config: Any, dataset: Any) -> str | None:
     out = Path(config.output_dir)
     rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
     data = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
-    same = {k: v for k, v in _config_dict(config).items() if k != "save_steps"}
+    same = {k: v for k, v in _config_dict(config).items() if k not in CHECKPOINT_FIELDS}
     run = json.loads(json.dumps({"config": same, "data": data}, default=str))  # as stored
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     if last is not None:
