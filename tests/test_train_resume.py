@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,11 @@ def test_the_child_died_after_its_checkpoint(killed):
     out = Path(cfg["output_dir"])
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
     assert not (out / "model.safetensors").exists()
+    # each checkpoint records the seconds trained to reach it
+    clock = [
+        json.loads((out / f"checkpoint-{n}" / "gtalign_sim_clock.json").read_text()) for n in (2, 4)
+    ]
+    assert 0 < clock[0]["train_seconds"] < clock[1]["train_seconds"]
 
 
 def test_checkpoints_of_another_run_are_refused(killed):
@@ -131,8 +137,14 @@ def test_resumed_run_ends_with_the_uninterrupted_weights(killed):
             self.done.append(state.global_step)
 
     kind, base, ds, whole, cfg, _ = killed
+    clock = Path(cfg["output_dir"]) / "checkpoint-4" / "gtalign_sim_clock.json"
+    clock.write_text(json.dumps({"train_seconds": 1000.0}))  # the killed segment's time
     steps_run = Steps()
+    t0 = time.perf_counter()
     resumed = train(kind, {**cfg, "save_steps": 3}, ds, [steps_run])  # save_steps may change
+    # the training time sums the segments: the stored 1000 s and this call's (a part of it)
+    assert 1000.0 < resumed.train_seconds <= 1000.0 + time.perf_counter() - t0
+    assert 0 < whole.train_seconds < 1000.0
     assert steps_run.done == [5, 6]  # only the steps after the last checkpoint were trained
     a, b = _weights(whole.path), _weights(resumed.path)
     assert a.keys() == b.keys()
@@ -166,3 +178,25 @@ def test_resume_point_compares_the_config_as_stored(tmp_path):
     (tmp_path / "checkpoint-2").mkdir()
     assert resume_point(cfg, _rows()) == str(tmp_path / "checkpoint-2")
     assert resume_point(SFTRunConfig(output_dir=tmp_path, save_steps=0), _rows()) is None
+
+
+@pytest.mark.parametrize(
+    "stored, expected",
+    [
+        ({"train_seconds": 12.5}, 12.5),
+        ({"train_seconds": 0}, 0.0),
+        ({"train_seconds": -1.0}, None),
+        ({"train_seconds": float("nan")}, None),
+        ({"train_seconds": True}, None),
+        ({"train_seconds": "12"}, None),
+        ({}, None),
+        (None, None),  # no clock file: a checkpoint written before clocks were kept
+    ],
+)
+def test_the_prior_training_time_is_read_from_the_resumed_checkpoint(tmp_path, stored, expected):
+    from gtalign_sim.train.llm.common import _prior_seconds
+
+    assert _prior_seconds(None) == 0.0  # a new run
+    if stored is not None:
+        (tmp_path / "gtalign_sim_clock.json").write_text(json.dumps(stored))
+    assert _prior_seconds(str(tmp_path)) == expected

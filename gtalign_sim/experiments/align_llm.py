@@ -373,7 +373,16 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
             config = o.sft if stage == "sft" else o.grpo
             losses = [h for h in result.log_history if "loss" in h or "reward" in h]
             resumed = {"resumed_from": result.resumed_from} if result.resumed_from else {}
-            _finish(out, stage, digests[stage], config, t0, logged_steps=len(losses), **resumed)
+            _finish(
+                out,
+                stage,
+                digests[stage],
+                config,
+                t0,
+                logged_steps=len(losses),
+                train_seconds=result.train_seconds,
+                **resumed,
+            )
         done[stage] = "trained"
         if s.print_table:
             print(f"align_llm: {stage} done ({time.perf_counter() - t0:.1f}s)", flush=True)

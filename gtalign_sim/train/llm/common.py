@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,9 @@ __all__ = [
     "lora_config",
     "resume_point",
     "save_folder",
+    "train_and_save",
     "training_args",
+    "training_clock",
 ]
 
 DEVICES: tuple[str, ...] = ("cpu", "auto")
@@ -72,12 +76,15 @@ class TrainResult:
         log_history: The trainer's log entries (loss, rewards, learning rate...).
         config: The run's configuration as a dict.
         resumed_from: The checkpoint folder the run resumed from (``None``: from step 0).
+        train_seconds: Seconds spent training, every segment of a resumed run summed
+            (``None`` when a resumed checkpoint did not record its own).
     """
 
     path: Path
     log_history: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     resumed_from: str | None = None
+    train_seconds: float | None = None
 
 
 def load_model(name: str) -> tuple[Any, Any]:
@@ -210,8 +217,62 @@ def resume_point(config: Any, dataset: Any) -> str | None:
     return None
 
 
+_CLOCK_FILE = "gtalign_sim_clock.json"
+"""In each checkpoint: the seconds trained to reach it (every earlier segment included)."""
+
+
+def _prior_seconds(resume: str | None) -> float | None:
+    """The training seconds recorded in the ``resume`` checkpoint (0 for a new run)."""
+    if resume is None:
+        return 0.0
+    f = Path(resume) / _CLOCK_FILE
+    if not f.is_file():
+        return None
+    value = json.loads(f.read_text(encoding="utf-8")).get("train_seconds")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and math.isfinite(value) and value >= 0 else None
+
+
+def training_clock(resume: str | None) -> Any:
+    """A ``TrainerCallback`` that writes into every checkpoint the seconds trained to reach
+    it, counting from the ``resume`` checkpoint's own record; ``seconds()`` is the run's
+    total so far (``None`` when the resumed checkpoint kept no record). Pass it before the
+    caller's callbacks, so that a checkpoint has its record when they see it."""
+    from transformers import TrainerCallback
+
+    prior, t0 = _prior_seconds(resume), time.perf_counter()
+
+    class TrainingClock(TrainerCallback):  # type: ignore[misc]
+        def seconds(self) -> float | None:
+            return None if prior is None else prior + time.perf_counter() - t0
+
+        def on_save(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            seconds = self.seconds()
+            if seconds is not None and folder.is_dir():
+                record = json.dumps({"train_seconds": round(seconds, 3)})
+                (folder / _CLOCK_FILE).write_text(record, encoding="utf-8")
+
+    return TrainingClock()
+
+
+def train_and_save(
+    trainer: Any, tokenizer: Any, config: Any, resume: str | None, clock: Any
+) -> TrainResult:
+    """Train (from the ``resume`` checkpoint when given) and :func:`save_folder`, with the
+    training time of ``clock`` (:func:`training_clock`, one of the trainer's callbacks)."""
+    trainer.train(resume_from_checkpoint=resume)
+    seconds = clock.seconds()
+    total = None if seconds is None else round(seconds, 1)
+    return save_folder(trainer, tokenizer, config, resume, total)
+
+
 def save_folder(
-    trainer: Any, tokenizer: Any, config: Any, resumed_from: str | None = None
+    trainer: Any,
+    tokenizer: Any,
+    config: Any,
+    resumed_from: str | None = None,
+    train_seconds: float | None = None,
 ) -> TrainResult:
     """Save the trained model (LoRA merged into the weights) and tokenizer as a plain
     Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them;
@@ -226,10 +287,16 @@ def save_folder(
     cfg = _config_dict(config)
     log = list(trainer.state.log_history)
     (out / "gtalign_sim_train.json").write_text(
-        json.dumps({"config": cfg, "log_history": log}, indent=2, default=str)
+        json.dumps(
+            {"config": cfg, "log_history": log, "train_seconds": train_seconds},
+            indent=2,
+            default=str,
+        )
     )
     for checkpoint in out.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     (out / _RESUME_FILE).unlink(missing_ok=True)
     name = Path(resumed_from).name if resumed_from else None
-    return TrainResult(path=out, log_history=log, config=cfg, resumed_from=name)
+    return TrainResult(
+        path=out, log_history=log, config=cfg, resumed_from=name, train_seconds=train_seconds
+    )

@@ -33,7 +33,8 @@ from .common import (
     load_model,
     lora_config,
     resume_point,
-    save_folder,
+    train_and_save,
+    training_clock,
     with_extra,
 )
 from .common import training_args as _training_args
@@ -268,6 +269,7 @@ def train_grpo(
         )
     dataset = dataset.select_columns(list(columns))
     resume = resume_point(config, dataset)
+    clock = training_clock(resume)
     model, tokenizer = load_model(config.model)
     tokenizer.padding_side = "left"
     vllm: dict[str, Any] = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
@@ -289,7 +291,6 @@ def train_grpo(
         processing_class=tokenizer,
         peft_config=lora_config(config),
         rollout_func=rollout,
-        callbacks=list(callbacks),
+        callbacks=[clock, *callbacks],
     )
-    trainer.train(resume_from_checkpoint=resume)
-    return save_folder(trainer, tokenizer, config, resume)
+    return train_and_save(trainer, tokenizer, config, resume, clock)

@@ -22,7 +22,8 @@ from .common import (
     load_model,
     lora_config,
     resume_point,
-    save_folder,
+    train_and_save,
+    training_clock,
     with_extra,
 )
 from .common import training_args as _training_args
@@ -111,6 +112,7 @@ def train_sft(config: SFTRunConfig, dataset: Any, callbacks: Sequence[Any] = ())
         raise ValueError(f"dataset lacks the columns {missing}; it needs 'prompt' and 'completion'")
     dataset = dataset.select_columns(["prompt", "completion"])
     resume = resume_point(config, dataset)
+    clock = training_clock(resume)
     model, tokenizer = load_model(config.model)
     lengths = _lengths(dataset, tokenizer)
     shortest = min(p for p, _ in lengths)
@@ -140,7 +142,6 @@ def train_sft(config: SFTRunConfig, dataset: Any, callbacks: Sequence[Any] = ())
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=lora_config(config),
-        callbacks=list(callbacks),
+        callbacks=[clock, *callbacks],
     )
-    trainer.train(resume_from_checkpoint=resume)
-    return save_folder(trainer, tokenizer, config, resume)
+    return train_and_save(trainer, tokenizer, config, resume, clock)
