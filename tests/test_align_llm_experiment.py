@@ -16,6 +16,7 @@ from hydra import compose, initialize_config_module
 
 from gtalign_sim.envs.rollout import episode_seeds
 from gtalign_sim.experiments import align_llm as al
+from gtalign_sim.experiments import align_llm_report as rep
 
 N = 3  # evaluation episodes per model and plan
 TINY = [
@@ -177,6 +178,14 @@ def test_the_reported_numbers_are_those_of_the_played_episodes(run):
     assert metrics["pricing"]["base"]["arms"]["subscription"]["share"]["DA"]["mean"] == da
     assert shift["tv"]["mean"] == 0.0
     assert metrics["calibration"]["decisions"] == {"base": 0, "sft": 0, "grpo": 0}
+    # intervals stay within what a metric can take (shares in [0, 1], welfare √ ≥ 0)
+    for m in al.MODELS:
+        for k, (low, high) in rep.RANGES.items():
+            ci = metrics["models"][m][k]
+            assert low <= ci["lo"] <= ci["mean"] <= ci["hi"] <= high
+    # without steering the models cannot see the plan: the report says so
+    assert metrics["steering"] == "none"
+    assert "its response is 0 by construction" in (out / "summary.md").read_text()
     csv_rows = (out / "metrics.csv").read_text().splitlines()
     assert csv_rows[0].startswith("kind,name,metric,mean")
     assert any(r.startswith("difference,grpo - sft,mutual_welfare,") for r in csv_rows)

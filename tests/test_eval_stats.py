@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from gtalign_sim.eval import bootstrap_ci, holm, mean_ci, paired_test, t_cdf, t_quantile
+from gtalign_sim.eval import (
+    bootstrap_ci,
+    clip_interval,
+    holm,
+    mean_ci,
+    paired_test,
+    t_cdf,
+    t_quantile,
+)
 
 
 def _t_quantile_df4(p: float) -> float:
@@ -69,6 +77,30 @@ def test_mean_ci_known_data() -> None:
     assert mean_ci([1, 2, 3, 4, 5, None, float("nan"), float("inf"), "x"]) == ci
     ci90 = mean_ci([1, 2, 3, 4, 5], confidence=0.9)
     assert ci90["hi"] - 3 == pytest.approx(_t_quantile_df4(0.95) * math.sqrt(0.5), rel=1e-12)
+
+
+def test_mean_ci_is_clipped_to_the_quantity_range() -> None:
+    shares = [1.0, 1.0, 1.0, 0.0]  # mean 0.75, t interval [-0.046, 1.546]
+    free = mean_ci(shares)
+    assert free["lo"] < 0 and free["hi"] > 1
+    clipped = mean_ci(shares, bounds=(0.0, 1.0))
+    assert (clipped["mean"], clipped["lo"], clipped["hi"]) == (0.75, 0.0, 1.0)
+    assert clipped["std"] == free["std"] and clipped["n"] == 4
+    inside = mean_ci([0.4, 0.5, 0.6], bounds=(0.0, 1.0))
+    assert inside == mean_ci([0.4, 0.5, 0.6])  # an interval inside the range is unchanged
+    assert mean_ci([], bounds=(0.0, 1.0))["lo"] is None
+    # a difference of two shares lies in [-1, 1]
+    diff = {"mean": 0.75, "lo": 0.463, "hi": 1.037, "verdict": "higher"}
+    assert clip_interval(diff, (-1.0, 1.0)) == {**diff, "hi": 1.0}
+    assert clip_interval(diff, None) is diff
+
+
+def test_align_report_ranges_of_metrics_and_their_differences() -> None:
+    from gtalign_sim.experiments.align_llm_report import _difference_range
+
+    assert _difference_range("format_valid") == (-1.0, 1.0)
+    assert _difference_range("mutual_welfare") == (-math.inf, math.inf)
+    assert _difference_range("user_welfare") is None
 
 
 def test_mean_ci_degenerate_sizes() -> None:

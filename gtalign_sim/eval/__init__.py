@@ -49,7 +49,7 @@ from .plots import (
     plot_welfare_plane,
 )
 from .report import console_table, findings, print_summary, summary_markdown
-from .stats import bootstrap_ci, holm, mean_ci, paired_test, t_cdf, t_quantile
+from .stats import bootstrap_ci, clip_interval, holm, mean_ci, paired_test, t_cdf, t_quantile
 from .tidy import metrics_rows, write_metrics_csv
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "assistant_metrics",
     "assistant_order",
     "bootstrap_ci",
+    "clip_interval",
     "compare",
     "compute_metrics",
     "console_table",

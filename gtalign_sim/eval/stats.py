@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "BOOTSTRAP_METHODS",
     "bootstrap_ci",
+    "clip_interval",
     "finite_values",
     "holm",
     "mean_ci",
@@ -110,16 +111,31 @@ def _t_summary(x: np.ndarray, confidence: float) -> dict[str, Any]:
     return {"mean": mean, "lo": mean - half, "hi": mean + half, "std": std, "n": n}
 
 
-def mean_ci(values: Iterable[Any], confidence: float = 0.95) -> dict[str, Any]:
+def mean_ci(
+    values: Iterable[Any],
+    confidence: float = 0.95,
+    bounds: tuple[float, float] | None = None,
+) -> dict[str, Any]:
     """Mean and two-sided t confidence interval of the finite entries of ``values``.
 
     Returns ``{"mean", "lo", "hi", "std", "n"}`` with ``std`` the sample standard
     deviation (ddof=1) and half-width ``t_{(1+c)/2, n-1} · std / √n``. Non-finite and
     ``None`` entries are ignored. ``n = 1`` gives ``lo = hi = mean``, ``std = 0`` and a
-    ``"note"``; ``n = 0`` gives ``None`` everywhere (with a note).
+    ``"note"``; ``n = 0`` gives ``None`` everywhere (with a note). ``bounds`` (the
+    quantity's range, e.g. ``(0, 1)`` for a share) clips ``lo`` and ``hi`` to it: an
+    interval never claims values the quantity cannot take.
     """
     _check_confidence(confidence)
-    return _t_summary(finite_values(values), confidence)
+    return clip_interval(_t_summary(finite_values(values), confidence), bounds)
+
+
+def clip_interval(ci: dict[str, Any], bounds: tuple[float, float] | None) -> dict[str, Any]:
+    """``ci`` with ``lo``/``hi`` clipped to ``bounds`` (the quantity's range; ``None``:
+    unchanged). A difference of two quantities in ``[a, b]`` has the range ``[a − b, b − a]``."""
+    if bounds is None or ci.get("lo") is None:
+        return ci
+    low, high = bounds
+    return {**ci, "lo": max(ci["lo"], low), "hi": min(ci["hi"], high)}
 
 
 def ratio_ci(

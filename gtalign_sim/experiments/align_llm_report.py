@@ -46,6 +46,14 @@ METRICS: tuple[str, ...] = (
     "cq_shift",
 )
 """Per-episode metrics compared across models (shifts: per-token − subscription)."""
+RANGES: dict[str, tuple[float, float]] = {
+    "format_valid": (0.0, 1.0),
+    "format_score": (0.0, 1.0),
+    "answer_quality": (0.0, 1.0),
+    "mutual_welfare": (0.0, float("inf")),
+    "turns": (1.0, float("inf")),
+}
+"""The metrics' ranges: their confidence intervals are clipped to them."""
 COMPARISONS: tuple[tuple[str, str], ...] = (("sft", "base"), ("grpo", "sft"))
 _LABELS = ("subscription", "per_token_api@1")
 
@@ -162,13 +170,21 @@ def _calibration(
     }
 
 
+def _difference_range(metric: str) -> tuple[float, float] | None:
+    """The range of a difference of two values of ``metric`` (``None``: unbounded)."""
+    if metric not in RANGES:
+        return None
+    low, high = RANGES[metric]
+    return (low - high, high - low)
+
+
 def report(
     s: Settings, s_eval: Settings, o: Any, out: Path, stages: Mapping[str, Any]
 ) -> dict[str, Any]:
     """metrics.json, metrics.csv, summary.md and the figures of the run in ``out``."""
     from ..eval.comparisons import paired_difference
     from ..eval.metrics import jsonable, write_json_atomic
-    from ..eval.stats import mean_ci
+    from ..eval.stats import clip_interval, mean_ci
     from .align_llm_eval import MODELS, model_path
     from .figures import FigureWriter
     from .rundir import iter_jsonl, write_text_atomic
@@ -189,6 +205,7 @@ def report(
         "comparisons": {},
         "action_mix": {m: _action_mix(records[m]) for m in MODELS},
         "pricing": {},
+        "steering": s_eval.llm.get("steering", "none"),
         "failures": {},
     }
     rng = np.random.default_rng([s.seed, 12])  # resampling: a stream apart from the episodes
@@ -202,12 +219,13 @@ def report(
             "model": model_path(o, s, m),
             "n_turns": len(turns),
             "n_valid_turns": int(valid),
-            **{k: mean_ci([row[k] for row in values[m]]) for k in METRICS},
+            **{k: mean_ci([row[k] for row in values[m]], bounds=RANGES.get(k)) for k in METRICS},
         }
         metrics["pricing"][m] = _pricing(recs, n, int(o.eval["bootstrap"]), rng)
     for a, b in COMPARISONS:
         metrics["comparisons"][f"{a} - {b}"] = {
-            k: paired_difference(flat, a, b, k) for k in METRICS
+            k: clip_interval(paired_difference(flat, a, b, k), _difference_range(k))
+            for k in METRICS
         }
     metrics["calibration"] = _calibration(s_eval, records, int(o.eval["bins"]))
     metrics = jsonable(metrics)
@@ -343,7 +361,8 @@ def summary_markdown(m: Mapping[str, Any], images: Sequence[str]) -> str:
         "",
         f"{m['paired_episodes']} of {m['episodes']} episodes paired (every model finished them "
         "under a subscription and per token); an episode's value is the mean of its two plays. "
-        "95% t intervals; a difference whose interval contains 0 is a tie.",
+        "95% t intervals, clipped to what a metric can take (a share to [0, 1], √(U·L) to ≥ 0); "
+        "a difference whose interval contains 0 is a tie.",
         "",
         "## Stages",
         "",
@@ -392,6 +411,14 @@ def summary_markdown(m: Mapping[str, Any], images: Sequence[str]) -> str:
             f"| {name} | {p['n_paired']} | {_ci(d['DA'], True)} | {_ci(d['CQ'], True)} | {_ci(tv)} "
             f"| {_f(tv.get('p_value'))} | {sh['claim_iv']['verdict']} |"
         )
+    if m.get("steering", "none") == "none":
+        lines += [
+            "",
+            "The prompts do not name the pricing plan and `llm.steering` is `none`, so a model "
+            "cannot tell the plans apart: its response is 0 by construction. "
+            "`llm.steering=reference` (or `token_cost`) measures the paper's inference-time "
+            "pricing steering of the model's own `<payoff>`.",
+        ]
     lines += [
         "",
         "## Action mix, all turns, by question type",
