@@ -263,3 +263,29 @@ def test_grpo_multi_turn_trains_on_real_episodes_and_changes_weights(tiny_path, 
     before = AutoModelForCausalLM.from_pretrained(tiny_path).state_dict()
     after = AutoModelForCausalLM.from_pretrained(str(result.path)).state_dict()
     assert any(not (before[k] == after[k]).all() for k in before)
+
+
+def test_sampling_is_keyed_by_the_trainers_step_so_a_resumed_run_draws_the_same():
+    ro = _rollout(max_new_tokens=4)
+    keys = []
+    ro.generator = lambda call, index, repeat=0: keys.append((call, index, repeat))  # spy
+    ro.play = lambda model, tok, prompt, gen, temp, kw: SimpleNamespace(
+        seed=0, record={}, prompt_ids=[], completion_ids=[], logprobs=[], env_mask=[]
+    )
+    model = SimpleNamespace(training=False, eval=lambda: None, train=lambda mode=True: None)
+    trainer = _trainer(model, None)
+    trainer.state = SimpleNamespace(global_step=4)  # e.g. resumed from checkpoint-4
+    ro([PICK[0]["prompt"]] * 2, trainer)
+    ro([PICK[0]["prompt"]], trainer)  # a second call at the same step
+    trainer.state.global_step = 5
+    ro([PICK[0]["prompt"]], trainer)
+    assert keys == [(4, 0, 0), (4, 1, 0), (4, 0, 1), (5, 0, 0)]
+    assert ro.calls == 3
+    # the first call at a step draws what the old call-count key drew for that call
+    ro_plain = _rollout()
+    assert EpisodeRollout.generator(ro_plain, 4, 1).initial_seed() == (
+        EpisodeRollout.generator(ro_plain, 4, 1, 0).initial_seed()
+    )
+    assert EpisodeRollout.generator(ro_plain, 4, 1, 1).initial_seed() != (
+        EpisodeRollout.generator(ro_plain, 4, 1).initial_seed()
+    )

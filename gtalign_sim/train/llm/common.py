@@ -17,6 +17,7 @@ __all__ = [
     "TrainResult",
     "check_int",
     "check_positive",
+    "in_passes",
     "load_model",
     "lora_config",
     "resume_point",
@@ -85,6 +86,19 @@ class TrainResult:
     config: dict[str, Any] = field(default_factory=dict)
     resumed_from: str | None = None
     train_seconds: float | None = None
+
+
+def in_passes(dataset: Any, passes: int, seed: int) -> Any:
+    """``dataset`` repeated ``passes`` times, pass ``k`` in the order of
+    ``default_rng([seed, k]).permutation``: a trainer reading it in order (no sampler
+    randomness) sees the same prompts at the same step whether or not it was resumed.
+    (TRL's GRPO sampler draws every epoch's order from one generator it does not
+    checkpoint, so a run resumed after the first epoch would replay epoch 1's order.)"""
+    import numpy as np
+
+    n = len(dataset)
+    order = [int(i) for k in range(passes) for i in np.random.default_rng([seed, k]).permutation(n)]
+    return dataset.select(order)
 
 
 def load_model(name: str) -> tuple[Any, Any]:

@@ -15,6 +15,7 @@ judge that cannot judge raises.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from .common import (
     check_common,
     check_int,
     check_positive,
+    in_passes,
     load_model,
     lora_config,
     resume_point,
@@ -59,6 +61,7 @@ _OWNED = {
     **OWNED_ARGS,
     **{k: k for k in ("num_generations", "max_completion_length", "temperature", "beta")},
     "use_vllm": "use_vllm",
+    "shuffle_dataset": "seed (each pass over the prompts is shuffled from it)",
 }
 
 GRPO_MODES: tuple[str, ...] = ("single_turn", "multi_turn")
@@ -171,8 +174,10 @@ class GRPORunConfig:
         lora, lora_r, lora_alpha: LoRA adapters (peft), merged when saved.
         device: ``cpu`` or ``auto``.
         save_steps: 0: no checkpoints; N: a checkpoint every N steps under ``output_dir``,
-            resumed from by a run with the same config and data (as SFT's). Single-turn
-            runs resume exactly; a multi-turn rollout's simulator draws restart.
+            resumed from by a run with the same config and data (as SFT's), exactly:
+            the prompts are read in passes shuffled from ``seed``
+            (:func:`.common.in_passes`) and a multi-turn rollout keys its draws by the
+            trainer's global step.
         use_vllm: Generate with vLLM inside TRL (``vllm_mode="colocate"``; GPU profile).
         mode: One of :data:`GRPO_MODES`; ``multi_turn`` generates with the trainer's model
             (``use_vllm`` off), ``max_completion_length`` tokens per reply.
@@ -270,6 +275,9 @@ def train_grpo(
     dataset = dataset.select_columns(list(columns))
     resume = resume_point(config, dataset)
     clock = training_clock(resume)
+    prompts = config.max_steps * config.batch_size * config.grad_accum // config.num_generations
+    world = max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    dataset = in_passes(dataset, -(-prompts * world // len(dataset)) + 1, config.seed)
     model, tokenizer = load_model(config.model)
     tokenizer.padding_side = "left"
     vllm: dict[str, Any] = {"use_vllm": True, "vllm_mode": "colocate"} if config.use_vllm else {}
@@ -280,6 +288,7 @@ def train_grpo(
         "max_completion_length": int(config.max_completion_length),
         "temperature": float(config.temperature),
         "beta": float(config.beta),
+        "shuffle_dataset": False,  # in_passes shuffled it: a resumed run sees the same order
         **vllm,
     }
     args = GRPOConfig(**with_extra(base, dict(config.extra), _OWNED))

@@ -12,7 +12,10 @@ raises, and a play whose env does not give the prompt back raises ``ValueError``
 
 **A playout.** Each assistant turn the trainer's model samples a reply after the context
 so far (temperature only, ``max_new_tokens`` at most, a ``torch.Generator`` from
-``SeedSequence([seed, call, index])``): model tokens (``env_mask`` 1, log-prob
+``SeedSequence([seed, step, index])``, ``step`` the trainer's global step at the call, a
+repeated call at one step adding its count, so that a run resumed from a checkpoint
+draws what the uninterrupted one drew; a caller without ``trainer.state`` counts its
+calls instead): model tokens (``env_mask`` 1, log-prob
 ``log_softmax(logits / T)``). An :class:`~gtalign_sim.agents.llm.LLMAssistant` gets the
 reply through a one-shot backend and makes the move exactly as it does (parse → action,
 its ``fallback`` for a reply that does not parse, format score, billed tokens: context
@@ -230,6 +233,7 @@ class EpisodeRollout:
         self.history: list[Playout] = []
         self.failures: list[dict[str, Any]] = []
         self.calls = 0
+        self._last: tuple[int, int] | None = None  # (step, calls at it) of the last call
         self._tasks = self.env.get("tasks") or ClarificationGameEnv(**self.env).tasks
 
     @classmethod
@@ -255,11 +259,13 @@ class EpisodeRollout:
             raise KeyError("a prompt that is not in the rollout's dataset")
         return self.episodes[key]
 
-    def generator(self, call: int, index: int) -> Any:
-        """The sampling ``torch.Generator`` of sample ``index`` in rollout call ``call``."""
+    def generator(self, call: int, index: int, repeat: int = 0) -> Any:
+        """The sampling ``torch.Generator`` of sample ``index`` in the rollout call at step
+        ``call`` (the ``repeat``-th call at that step, counted from 0)."""
         import torch
 
-        ss = np.random.SeedSequence([self.seed, int(call), int(index)])
+        key = [self.seed, int(call), int(index)] + ([int(repeat)] if repeat else [])
+        ss = np.random.SeedSequence(key)
         return torch.Generator().manual_seed(int(ss.generate_state(1, dtype=np.uint64)[0] >> 1))
 
     def play(
@@ -330,12 +336,17 @@ class EpisodeRollout:
         model = trainer.accelerator.unwrap_model(trainer.model)
         tokenizer = trainer.processing_class
         kw = dict(getattr(trainer, "chat_template_kwargs", None) or {})
-        call, self.calls = self.calls, self.calls + 1
+        state = getattr(trainer, "state", None)
+        call = int(state.global_step) if state is not None else self.calls
+        repeat = self._last[1] + 1 if self._last and self._last[0] == call else 0
+        self._last, self.calls = (call, repeat), self.calls + 1
         was_training = model.training
         model.eval()
         try:
             plays = [
-                self.play(model, tokenizer, p, self.generator(call, i), trainer.temperature, kw)
+                self.play(
+                    model, tokenizer, p, self.generator(call, i, repeat), trainer.temperature, kw
+                )
                 for i, p in enumerate(prompts)
             ]
         finally:
