@@ -304,3 +304,9 @@ def test_the_gpu_profile_composes_and_validates(tmp_path):
     assert (o.profile, o.model, o.device) == ("gpu", "Qwen/Qwen2.5-1.5B-Instruct", "auto")
     assert o.grpo.use_vllm and o.grpo.extra["bf16"] and o.sft.extra["gradient_checkpointing"]
     assert o.eval["backend"]["name"] == "vllm"
+
+
+def test_the_ranges_of_metrics_and_of_their_differences():
+    assert rep._difference_range("format_valid") == (-1.0, 1.0)
+    assert rep._difference_range("mutual_welfare") == (-float("inf"), float("inf"))
+    assert rep._difference_range("user_welfare") is None

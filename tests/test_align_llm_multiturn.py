@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from conftest import require
 
@@ -281,11 +282,9 @@ def test_sampling_is_keyed_by_the_trainers_step_so_a_resumed_run_draws_the_same(
     ro([PICK[0]["prompt"]], trainer)
     assert keys == [(4, 0, 0), (4, 1, 0), (4, 0, 1), (5, 0, 0)]
     assert ro.calls == 3
-    # the first call at a step draws what the old call-count key drew for that call
-    ro_plain = _rollout()
-    assert EpisodeRollout.generator(ro_plain, 4, 1).initial_seed() == (
-        EpisodeRollout.generator(ro_plain, 4, 1, 0).initial_seed()
-    )
-    assert EpisodeRollout.generator(ro_plain, 4, 1, 1).initial_seed() != (
-        EpisodeRollout.generator(ro_plain, 4, 1).initial_seed()
-    )
+    # the first call at step k draws from SeedSequence([seed, k, index]), the key call k had
+    # before steps keyed it; a repeated call at k draws apart
+    plain = _rollout(seed=3)
+    state = np.random.SeedSequence([3, 4, 1]).generate_state(1, dtype=np.uint64)[0]
+    assert plain.generator(4, 1).initial_seed() == int(state >> 1)
+    assert plain.generator(4, 1, 1).initial_seed() != int(state >> 1)

@@ -95,14 +95,6 @@ def test_mean_ci_is_clipped_to_the_quantity_range() -> None:
     assert clip_interval(diff, None) is diff
 
 
-def test_align_report_ranges_of_metrics_and_their_differences() -> None:
-    from gtalign_sim.experiments.align_llm_report import _difference_range
-
-    assert _difference_range("format_valid") == (-1.0, 1.0)
-    assert _difference_range("mutual_welfare") == (-math.inf, math.inf)
-    assert _difference_range("user_welfare") is None
-
-
 def test_mean_ci_degenerate_sizes() -> None:
     one = mean_ci([0.4])
     assert (one["mean"], one["lo"], one["hi"], one["std"], one["n"]) == (0.4, 0.4, 0.4, 0.0, 1)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import require
 
@@ -83,7 +84,9 @@ def _config(kind: str, base: str, out: Path) -> dict:
     )
     if kind == "sft":
         return {**cfg, "batch_size": 2, "max_length": 64}
-    if kind == "grpo_mt":  # replies long enough for a group's episodes to differ
+    if kind == "grpo_mt":  # 8 openings, 2 a step: the run crosses an epoch at step 4. The
+        # tiny model's replies are all cut at 12 tokens, so a group's rewards tie and the
+        # weights stay; the logged rewards show which prompts each step read.
         mt = {"mode": "multi_turn", "learning_rate": 1e-2, "num_generations": 2}
         return {**cfg, "batch_size": 4, "max_completion_length": 12, **mt}
     return {**cfg, "batch_size": 4, "num_generations": 4, "max_completion_length": 6}
@@ -234,7 +237,5 @@ def test_in_passes_shuffles_each_pass_from_the_seed():
     assert len(xs) == 15
     for k in range(3):  # every pass is a permutation, drawn from [seed, k]
         assert sorted(xs[5 * k : 5 * k + 5]) == [0, 1, 2, 3, 4]
-    import numpy as np
-
     assert xs[5:10] == [int(i) for i in np.random.default_rng([7, 1]).permutation(5)]
     assert in_passes(ds, 3, seed=7)["x"] == xs and in_passes(ds, 3, seed=8)["x"] != xs
