@@ -13,7 +13,7 @@ from .runner import Arm, episode_plan, run_experiment
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .align_llm import Options
+    from .align_llm_options import Options
 
 __all__ = [
     "ASSISTANT",
