@@ -22,8 +22,6 @@ matrix is not the model's and is left out).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,7 +53,8 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 """The metrics' ranges: their confidence intervals are clipped to them."""
 COMPARISONS: tuple[tuple[str, str], ...] = (("sft", "base"), ("grpo", "sft"))
-_LABELS = ("subscription", "per_token_api@1")
+PLAN_LABELS = ("subscription", "per_token_api@1")
+"""The two plans' labels in the pricing statistics (per token at the list price)."""
 
 
 def _play_values(rec: Mapping[str, Any]) -> dict[str, float]:
@@ -129,10 +128,10 @@ def _action_mix(recs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def _pricing(recs: Sequence[Mapping[str, Any]], n: int, n_boot: int, rng: Any) -> dict[str, Any]:
     from ..eval import pricing_stats as ps
 
-    panel = ps.Panel.empty(len(_LABELS), n)
+    panel = ps.Panel.empty(len(PLAN_LABELS), n)
     for r in recs:
         panel.add(0 if r["pricing"] == "subscription" else 1, int(r["episode"]), r)
-    return ps.analyse(panel, list(_LABELS), [1.0], n_boot, rng, actions=False)
+    return ps.analyse(panel, list(PLAN_LABELS), [1.0], n_boot, rng, actions=False)
 
 
 def _calibration(
@@ -186,6 +185,7 @@ def report(
     from ..eval.metrics import jsonable, write_json_atomic
     from ..eval.stats import clip_interval, mean_ci
     from .align_llm_eval import MODELS, model_path
+    from .align_llm_summary import metrics_csv, plot_metrics, plot_mix, summary_markdown
     from .figures import FigureWriter
     from .rundir import iter_jsonl, write_text_atomic
 
@@ -230,10 +230,10 @@ def report(
     metrics["calibration"] = _calibration(s_eval, records, int(o.eval["bins"]))
     metrics = jsonable(metrics)
     write_json_atomic(metrics, out / "metrics.json")
-    write_text_atomic(out / "metrics.csv", _csv(metrics))
+    write_text_atomic(out / "metrics.csv", metrics_csv(metrics))
     fig = FigureWriter(out, s.plots, s.plot_formats, s.plot_dpi)
-    fig.add("metrics", "align_llm", lambda p: _plot_metrics(metrics, p))
-    fig.add("mix", "align_llm_mix", lambda p: _plot_mix(metrics, p))
+    fig.add("metrics", "align_llm", lambda p: plot_metrics(metrics, p))
+    fig.add("mix", "align_llm_mix", lambda p: plot_mix(metrics, p))
     text = summary_markdown(metrics, list(fig.links.values()))
     write_text_atomic(out / "summary.md", text)
     if s.print_table:
@@ -241,223 +241,3 @@ def report(
         files = ["metrics.json", "metrics.csv", "summary.md", *fig.written]
         print(f"wrote {out}/: {', '.join(files)}")
     return metrics
-
-
-def _csv(m: Mapping[str, Any]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["kind", "name", "metric", "mean", "lo", "hi", "n", "p_value", "verdict"])
-    for name, block in m["models"].items():
-        for k in METRICS:
-            c = block[k]
-            w.writerow(["model", name, k, c["mean"], c["lo"], c["hi"], c["n"], "", ""])
-    for name, block in m["comparisons"].items():
-        for k in METRICS:
-            d = block[k]
-            w.writerow(
-                [
-                    "difference",
-                    name,
-                    k,
-                    d["mean"],
-                    d["lo"],
-                    d["hi"],
-                    d["n"],
-                    d["p_value"],
-                    d["verdict"],
-                ]
-            )
-    for name, p in m["pricing"].items():
-        tv = ((p.get("shift") or {}).get("1") or {}).get("tv")
-        if tv:
-            w.writerow(
-                [
-                    "pricing_tv",
-                    name,
-                    "first_mode_tv",
-                    tv["mean"],
-                    tv["lo"],
-                    tv["hi"],
-                    p["n_paired"],
-                    tv.get("p_value"),
-                    "",
-                ]
-            )
-    return buf.getvalue()
-
-
-_PLOTTED = ("format_valid", "answer_quality", "user_welfare", "llm_welfare", "mutual_welfare")
-
-
-def _plot_metrics(m: Mapping[str, Any], path: Path) -> Path | None:
-    from matplotlib.figure import Figure
-
-    from ..eval.plots import save_figure
-
-    names = list(m["models"])
-    fig = Figure(figsize=(3.0 * len(_PLOTTED), 3.2), layout="constrained")
-    axes = fig.subplots(1, len(_PLOTTED), squeeze=False)[0]
-    for ax, k in zip(axes, _PLOTTED, strict=True):
-        for x, name in enumerate(names):
-            c = m["models"][name][k]
-            if c["mean"] is None:
-                continue
-            err = [
-                [c["mean"] - (c["lo"] if c["lo"] is not None else c["mean"])],
-                [(c["hi"] if c["hi"] is not None else c["mean"]) - c["mean"]],
-            ]
-            ax.errorbar([x], [c["mean"]], yerr=err, fmt="o", capsize=4)
-        ax.set_xticks(range(len(names)), names)
-        ax.set_title(k.replace("_", " "))
-    fig.suptitle(f"align_llm: base → SFT → GRPO, {m['paired_episodes']} paired episodes (95% CI)")
-    return save_figure(fig, path)
-
-
-def _plot_mix(m: Mapping[str, Any], path: Path) -> Path | None:
-    from matplotlib.figure import Figure
-
-    from ..eval.plots import save_figure
-
-    bars = []
-    for name, p in m["pricing"].items():
-        for lab in _LABELS:
-            arm = (p.get("arms") or {}).get(lab)
-            for t in ("DQ", "VQ"):
-                if arm:
-                    shares = {x: arm["by_type"][t][x]["mean"] or 0.0 for x in ("DA", "CQ", "AQ")}
-                    bars.append((f"{name}\n{lab.split('@')[0][:9]}\n{t}", shares))
-    if not bars:
-        return None
-    fig = Figure(figsize=(max(6.0, 0.7 * len(bars)), 3.6), layout="constrained")
-    ax = fig.subplots()
-    bottom = np.zeros(len(bars))
-    for mode in ("DA", "CQ", "AQ"):
-        h = np.array([b[1][mode] for b in bars])
-        ax.bar(range(len(bars)), h, bottom=bottom, label=mode)
-        bottom += h
-    ax.set_xticks(range(len(bars)), [b[0] for b in bars], fontsize=7)
-    ax.set_ylabel("share of first moves")
-    ax.legend(ncols=3, fontsize=8)
-    ax.set_title("First move by model, pricing plan and question type")
-    return save_figure(fig, path)
-
-
-# ----------------------------------------------------------------------------- summary
-
-
-def _f(x: Any, signed: bool = False) -> str:
-    return "–" if x is None else (f"{x:+.3f}" if signed else f"{x:.3f}")
-
-
-def _ci(c: Mapping[str, Any], signed: bool = False) -> str:
-    return f"{_f(c['mean'], signed)} [{_f(c['lo'], signed)}, {_f(c['hi'], signed)}]"
-
-
-def summary_markdown(m: Mapping[str, Any], images: Sequence[str]) -> str:
-    """The run's summary: stages, per-model metrics, paired differences, pricing
-    response, action mix and calibration."""
-    lines = [
-        f"# align_llm ({m['profile']} profile): base → SFT → GRPO in the simulator",
-        "",
-        f"{m['paired_episodes']} of {m['episodes']} episodes paired (every model finished them "
-        "under a subscription and per token); an episode's value is the mean of its two plays. "
-        "95% t intervals, clipped to what a metric can take (a share to [0, 1], √(U·L) to ≥ 0); "
-        "a difference whose interval contains 0 is a tie.",
-        "",
-        "## Stages",
-        "",
-        "| stage | this run | wall s | notes |",
-        "|---|---|---|---|",
-    ]
-    for name, st in m["stages"].items():
-        notes = ", ".join(
-            f"{k} {v}"
-            for k, v in st.items()
-            if k not in ("this_run", "wall_seconds", "stage", "digest", "status")
-        )
-        lines.append(
-            f"| {name} | {st.get('this_run', '–')} | {st.get('wall_seconds', '–')} | {notes} |"
-        )
-    lines += ["", "## Models", "", "| metric | " + " | ".join(m["models"]) + " |"]
-    lines.append("|---" * (1 + len(m["models"])) + "|")
-    for k in METRICS:
-        lines.append(
-            f"| {k} | "
-            + " | ".join(_ci(b[k], k.endswith("shift")) for b in m["models"].values())
-            + " |"
-        )
-    lines.append(
-        "| valid turns / turns | "
-        + " | ".join(f"{b['n_valid_turns']}/{b['n_turns']}" for b in m["models"].values())
-        + " |"
-    )
-    lines += ["", "## Paired differences", "", "| metric | " + " | ".join(m["comparisons"]) + " |"]
-    lines.append("|---" * (1 + len(m["comparisons"])) + "|")
-    for k in METRICS:
-        cells = [f"{_ci(d[k], True)} {d[k]['verdict']}" for d in m["comparisons"].values()]
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    lines += ["", "## Pricing response (first move, per token − subscription)", ""]
-    lines += [
-        "| model | paired | Δ DA share | Δ CQ share | TV [95% CI] | p (permutation) | claim (iv) |"
-    ]
-    lines.append("|---|---|---|---|---|---|---|")
-    for name, p in m["pricing"].items():
-        sh = (p.get("shift") or {}).get("1")
-        if not sh:
-            lines.append(f"| {name} | {p['n_paired']} | – | – | – | – | – |")
-            continue
-        d, tv = sh["delta"], sh["tv"]
-        lines.append(
-            f"| {name} | {p['n_paired']} | {_ci(d['DA'], True)} | {_ci(d['CQ'], True)} | {_ci(tv)} "
-            f"| {_f(tv.get('p_value'))} | {sh['claim_iv']['verdict']} |"
-        )
-    if m.get("steering", "none") == "none":
-        lines += [
-            "",
-            "The prompts do not name the pricing plan and `llm.steering` is `none`, so a model "
-            "cannot tell the plans apart: its response is 0 by construction. "
-            "`llm.steering=reference` (or `token_cost`) measures the paper's inference-time "
-            "pricing steering of the model's own `<payoff>`.",
-        ]
-    lines += [
-        "",
-        "## Action mix, all turns, by question type",
-        "",
-        "| model | type | n | DA | CQ | AQ |",
-    ]
-    lines.append("|---|---|---|---|---|---|")
-    for name, mix in m["action_mix"].items():
-        for t, b in mix["all_turns"].items():
-            sh = " | ".join(_f(b["shares"][x]) for x in ("DA", "CQ", "AQ"))
-            lines.append(f"| {name} | {t} | {b['n']} | {sh} |")
-    cal = m["calibration"]
-    lines += ["", "## Calibration of the models' own <payoff> blocks", ""]
-    lines.append(
-        "Decisions scored (the model's reply parsed): "
-        + ", ".join(f"{k} {v}" for k, v in cal["decisions"].items())
-        + "; fallback decisions left out: "
-        + ", ".join(f"{k} {v}" for k, v in cal["fallback_decisions_left_out"].items())
-        + "."
-    )
-    cells = cal.get("cells") or {}
-    if cells:
-        lines += [
-            "",
-            "| model | cells | MAE U | bias U | MAE L | bias L |",
-            "|---|---|---|---|---|---|",
-        ]
-        for name, b in cells.items():
-            u, l_ = b["all"]["U"], b["all"]["L"]
-            lines.append(
-                f"| {name} | {u['n']} | {_f(u['mae'])} | {_f(u['bias'], True)} | {_f(l_['mae'])} "
-                f"| {_f(l_['bias'], True)} |"
-            )
-    failed = {k: v for k, v in m["failures"].items() if v["failed"]}
-    if failed:
-        lines += [
-            "",
-            "Failed plays (kept out): "
-            + ", ".join(f"{k} {v['failed']}/{v['attempted']}" for k, v in failed.items()),
-        ]
-    lines += [f"\n![{img}]({img})" for img in images]
-    return "\n".join(lines) + "\n"
