@@ -153,7 +153,7 @@ def test_tiny_stop_strings_and_continue_final(tiny):
         sampling=SamplingParams(max_tokens=8),
         continue_final=True,
     )
-    assert tiny._prompt(cont).endswith("<|im_start|>assistant\n<thinking>")
+    assert tiny.prompt_text(cont).endswith("<|im_start|>assistant\n<thinking>")
     assert tiny.generate([cont])[0].ok
 
 

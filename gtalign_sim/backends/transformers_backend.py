@@ -72,7 +72,8 @@ class TransformersBackend:
     def __repr__(self) -> str:
         return f"TransformersBackend(model={self.model_name!r}, device={self.device!r})"
 
-    def _prompt(self, req: ChatRequest) -> str:
+    def prompt_text(self, req: ChatRequest) -> str:
+        """The text the model is given for ``req`` (its chat template applied)."""
         msgs = [dict(m) for m in req.messages]
         return self.tokenizer.apply_chat_template(
             msgs,
@@ -119,7 +120,7 @@ class TransformersBackend:
         tok = self.tokenizer
         s = batch[0].sampling
         start = time.perf_counter()
-        prompts = [self._prompt(r) for r in batch]
+        prompts = [self.prompt_text(r) for r in batch]
         enc = tok(
             prompts,
             return_tensors="pt",

@@ -1,0 +1,158 @@
+"""Why does a trained model's reply not close? Next-token probabilities at line ends.
+
+    python benchmarks/format_stop_probe.py RUN_DIR --task writing-0087 [--model sft]
+        [--samples 4] [--temperature 0.7] [--seed 0] [--max-tokens 800]
+
+Takes an ``experiment=align_llm`` run directory, rebuilds the evaluation's first-turn
+prompt of ``--task`` exactly as the evaluated model saw it (the first user question of that
+task in ``eval/<model>/episodes.jsonl``, the run's ``align.instructions``), and loads the
+model's folder (``RUN_DIR/<model>``; ``base`` loads ``align.model``) through the
+transformers backend the evaluation used. Then:
+
+* **greedy**: the reply (as evaluated), whether it closes ``</response>``, and, at every
+  line end inside ``<response>``, the probability that the next token opens a closing tag
+  (its text starts with ``</``) and that it starts another bullet (``-``, ``*`` or ``•``)
+  — a model that never gives ``</`` weight at a list's end loops to the token cap;
+* **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
+  (``seed + i``), how many close, their lengths and how many are distinct.
+
+Prints one line per figure and a JSON summary last (``--json PATH`` also writes it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+CLOSE = "</response>"
+BULLETS = ("-", "*", "•")
+
+
+def first_question(run: Path, model: str, task: str) -> str:
+    """The user's first message of ``task`` in the model's evaluation episodes."""
+    path = run / "eval" / model / "episodes.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec.get("task_id") == task and rec.get("transcript"):
+            turn = rec["transcript"][0]
+            if turn.get("role") == "user":
+                return str(turn["text"])
+    raise SystemExit(f"--task {task!r}: no episode of it in {path}")
+
+
+def line_end_probabilities(backend: Any, messages: list[dict], reply: str) -> list[dict]:
+    """For each line end of ``reply`` after ``<response>``: P(next token starts ``</``)
+    and P(next token starts a bullet), from one forward pass over prompt + reply."""
+    import torch
+
+    from gtalign_sim.backends import ChatRequest
+
+    tok, model = backend.tokenizer, backend.model
+    prompt = backend.prompt_text(ChatRequest(messages=tuple(messages)))
+    p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    enc = tok(reply, add_special_tokens=False, return_offsets_mapping=True)
+    r_ids, offsets = enc["input_ids"], enc["offset_mapping"]
+    vocab = [tok.decode([i]) for i in range(len(tok))]
+    closing = torch.tensor([v.lstrip().startswith("</") for v in vocab])
+    bullet = torch.tensor([v.lstrip(" ").startswith(BULLETS) for v in vocab])
+    ids = torch.tensor([p_ids + r_ids], device=backend.device)
+    with torch.no_grad():
+        probs = torch.softmax(model(ids).logits[0].float(), dim=-1).cpu()
+    start = reply.find("<response>")
+    out = []
+    for k in range(len(r_ids)):  # the distribution of token k + 1 given tokens ≤ k
+        end = offsets[k][1]
+        if start < 0 or end <= start or not reply[:end].endswith("\n"):
+            continue
+        row = probs[len(p_ids) + k, : len(vocab)]
+        out.append(
+            {
+                "char": end,
+                "p_close": float(row[closing[: len(row)]].sum()),
+                "p_bullet": float(row[bullet[: len(row)]].sum()),
+            }
+        )
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", type=Path, help="an experiment=align_llm run directory")
+    p.add_argument("--task", required=True, help="a task id of the evaluation, e.g. writing-0087")
+    p.add_argument("--model", default="sft", choices=("base", "sft", "grpo"))
+    p.add_argument("--samples", type=int, default=4)
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-tokens", type=int, default=800)
+    p.add_argument("--json", type=Path, default=None, help="also write the summary here")
+    args = p.parse_args()
+    from omegaconf import OmegaConf
+
+    from gtalign_sim.agents.llm import LLMAssistant
+    from gtalign_sim.backends import ChatRequest, SamplingParams, build_backend
+    from gtalign_sim.protocol.prompt import PromptConfig
+
+    cfg = OmegaConf.load(args.run / "config.yaml")
+    question = first_question(args.run, args.model, args.task)
+    writer = LLMAssistant(
+        backend="template", prompt=PromptConfig(instructions=str(cfg.align.instructions))
+    )
+    messages = writer.messages({"history": [SimpleNamespace(role="user", text=question)]})
+    folder = str(cfg.align.model) if args.model == "base" else str(args.run / args.model)
+    backend = build_backend("transformers", model=folder, batch_size=1)
+    t0 = time.perf_counter()
+
+    def reply(temperature: float, seed: int) -> Any:
+        sampling = SamplingParams(max_tokens=args.max_tokens, temperature=temperature, seed=seed)
+        return backend.generate([ChatRequest(messages=tuple(messages), sampling=sampling)])[0]
+
+    greedy = reply(0.0, args.seed)
+    ends = line_end_probabilities(backend, messages, greedy.text)
+    samples = [reply(args.temperature, args.seed + i) for i in range(args.samples)]
+    summary = {
+        "run": str(args.run),
+        "model": args.model,
+        "task": args.task,
+        "greedy": {
+            "tokens": greedy.completion_tokens,
+            "closes": CLOSE in greedy.text,
+            "line_ends": len(ends),
+            "max_p_close": max((e["p_close"] for e in ends), default=None),
+            "p_bullet_range": [
+                min((e["p_bullet"] for e in ends), default=None),
+                max((e["p_bullet"] for e in ends), default=None),
+            ],
+        },
+        "sampled": {
+            "temperature": args.temperature,
+            "seeds": [args.seed + i for i in range(args.samples)],
+            "closes": sum(CLOSE in s.text for s in samples),
+            "tokens": [s.completion_tokens for s in samples],
+            "distinct": len({s.text for s in samples}),
+        },
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    g, s = summary["greedy"], summary["sampled"]
+    print(f"{args.model} on {args.task}: greedy {g['tokens']} tokens, closes: {g['closes']}")
+    if ends:
+        lo, hi = g["p_bullet_range"]
+        print(
+            f"  {len(ends)} line ends in <response>: P(</) <= {g['max_p_close']:.4f}, "
+            f"P(bullet) {lo:.2f}-{hi:.2f}"
+        )
+    print(
+        f"  sampled at T={args.temperature}: {s['closes']}/{args.samples} close, "
+        f"{s['distinct']} distinct, tokens {s['tokens']}"
+    )
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.json is not None:
+        args.json.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""The format probe (``benchmarks/format_stop_probe.py``): the evaluation's prompt rebuilt
+from a run directory, and next-token probabilities read at the right positions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import require
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "format_stop_probe.py"
+_spec = importlib.util.spec_from_file_location("gtalign_format_probe", _PATH)
+fp = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = fp
+_spec.loader.exec_module(fp)
+
+REPLY = "<thinking>t</thinking>\n<response>\nA list:\n- one\n- two\n</response>"
+MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "Question: q"}]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    require("torch", "pip install -e '.[llm]'")
+    from gtalign_sim.backends import build_backend
+
+    return build_backend("transformers", model="tiny", batch_size=1)
+
+
+def test_line_end_probabilities_are_those_of_the_next_token(tiny):
+    import torch
+
+    from gtalign_sim.backends import ChatRequest
+
+    ends = fp.line_end_probabilities(tiny, MESSAGES, REPLY)
+    start = REPLY.index("<response>")
+    newlines = [i + 1 for i, c in enumerate(REPLY) if c == "\n" and i > start]
+    assert [e["char"] for e in ends] == newlines  # every line end inside <response>
+    # recompute one from the prefix alone: the distribution after the line's last token
+    tok = tiny.tokenizer
+    p_ids = tok(tiny.prompt_text(ChatRequest(messages=tuple(MESSAGES))), add_special_tokens=False)
+    r = tok(REPLY, add_special_tokens=False, return_offsets_mapping=True)
+    k = next(i for i, (_, end) in enumerate(r["offset_mapping"]) if end == newlines[1])
+    ids = torch.tensor([p_ids["input_ids"] + r["input_ids"][: k + 1]])
+    with torch.no_grad():
+        row = torch.softmax(tiny.model(ids).logits[0, -1].float(), dim=-1)
+    vocab = [tok.decode([i]) for i in range(len(tok))]
+    close = sum(float(row[i]) for i, v in enumerate(vocab) if v.lstrip().startswith("</"))
+    bullet = sum(float(row[i]) for i, v in enumerate(vocab) if v.lstrip(" ")[:1] in ("-", "*", "•"))
+    assert ends[1]["p_close"] == pytest.approx(close, rel=1e-5)
+    assert ends[1]["p_bullet"] == pytest.approx(bullet, rel=1e-5)
+    assert fp.line_end_probabilities(tiny, MESSAGES, "no response block\n") == []
+
+
+def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
+    run = tmp_path / "run"
+    (run / "eval" / "base").mkdir(parents=True)
+    (run / "config.yaml").write_text("align:\n  model: tiny\n  instructions: compact\n")
+    recs = [
+        {"task_id": "math-0001", "transcript": [{"role": "user", "text": "other"}]},
+        {"task_id": "writing-0087", "transcript": [{"role": "user", "text": "Review it."}]},
+    ]
+    lines = "".join(json.dumps(r) + "\n" for r in recs)
+    (run / "eval" / "base" / "episodes.jsonl").write_text(lines)
+    assert fp.first_question(run, "base", "writing-0087") == "Review it."
+    with pytest.raises(SystemExit, match="no episode of it"):
+        fp.first_question(run, "base", "writing-0001")
+    out = tmp_path / "probe.json"
+    args = ["--model", "base", "--max-tokens", "6", "--samples", "2", "--json", str(out)]
+    cmd = [sys.executable, str(_PATH), str(run), "--task", "writing-0087", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(out.read_text())
+    assert (got["task"], got["model"], got["greedy"]["tokens"]) == ("writing-0087", "base", 6)
+    assert got["sampled"]["seeds"] == [0, 1]
+    assert got["sampled"]["distinct"] == 2  # each sample its own seed: not one reply twice
