@@ -5,8 +5,11 @@ re-derived from the episodes it played, bad config refused before any work."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -204,6 +207,25 @@ def test_a_rerun_skips_every_finished_stage(run):
     assert {r["this_run"] for r in checkpointed["stages"].values()} == {"reused"}
 
 
+def test_a_moved_run_directory_keeps_every_stage(run, tmp_path):
+    """Digests and the evaluations' config hashes hold no absolute path inside the run
+    directory: a copy elsewhere (a cluster's run brought home) reruns nothing."""
+    out, metrics = run
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    before = _stamps(moved)
+    again = al.run(_cfg(moved))
+    assert _stamps(moved) == before
+    assert {r["this_run"] for r in again["stages"].values()} == {"reused"}
+    for m in ("sft", "grpo"):  # the report names where the models are now
+        assert again["models"][m].pop("model") == str(moved / m)
+        assert metrics["models"][m]["model"] == str(out / m)
+    assert again["models"] == {
+        m: {k: v for k, v in row.items() if not (m != "base" and k == "model")}
+        for m, row in metrics["models"].items()
+    }
+
+
 def test_a_changed_stage_config_is_refused_before_any_work(run):
     out, _ = run
     before = _stamps(out)
@@ -271,6 +293,35 @@ def test_multi_turn_grpo_plays_the_runs_own_simulator(tmp_path, monkeypatch):
     )
     stage = json.loads((tmp_path / "run" / "grpo" / "stage.json").read_text())
     assert stage["config"]["mode"] == "multi_turn"
+
+
+def test_a_killed_run_resumes_its_stage_when_rerun(tmp_path):
+    """The real command killed (SIGKILL) during SFT, then run again: the data stage is
+    kept, SFT resumes from its last complete checkpoint, and the run finishes."""
+    require("trl", "pip install -e '.[train]'")
+    out = tmp_path / "run"
+    steps = ["align.sft.max_steps=40", "align.sft.save_steps=2"]
+    cmd = [sys.executable, "-m", "gtalign_sim.run", *TINY, *steps, f"hydra.run.dir={out}"]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not (out / "sft" / "checkpoint-4").is_dir():
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+        assert time.monotonic() < deadline, "no SFT checkpoint within 300 s"
+        time.sleep(0.05)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert not (out / "sft" / "stage.json").exists()
+    data = (out / "data" / "stage.json").stat().st_mtime_ns
+    again = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert (out / "data" / "stage.json").stat().st_mtime_ns == data
+    sft = json.loads((out / "sft" / "stage.json").read_text())
+    assert sft["resumed_from"].startswith("checkpoint-")
+    assert 2 <= int(sft["resumed_from"].split("-")[1]) < 40
+    assert not list((out / "sft").glob("checkpoint-*"))  # removed once the folder is saved
+    assert json.loads((out / "eval" / "grpo" / "run.json").read_text())["status"] == "complete"
 
 
 def test_the_cli_refuses_bad_config_in_one_line(tmp_path):

@@ -4,6 +4,7 @@ an uninterrupted one has, and checkpoints of another run are refused."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,6 +146,29 @@ def test_checkpoints_of_another_run_are_refused(killed):
         train(kind, cfg, ds.select(range(len(ds) - 1)))
 
 
+def test_a_checkpoint_cut_short_is_passed_over(killed, tmp_path):
+    """A kill while checkpoint-6 was written leaves it without its clock record (written
+    last): the run, moved elsewhere too, resumes from checkpoint-4 and ends as the
+    uninterrupted one."""
+    import torch
+
+    kind, _, ds, whole, cfg, _ = killed
+    out = Path(cfg["output_dir"])
+    moved = tmp_path / "elsewhere" / out.name
+    shutil.copytree(out, moved)
+    part = moved / "checkpoint-6"
+    shutil.copytree(moved / "checkpoint-4", part)
+    (part / "gtalign_sim_clock.json").unlink()
+    weights = part / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.warns(UserWarning, match=r"checkpoint-6 not complete .*from checkpoint-4"):
+        resumed = train(kind, {**cfg, "output_dir": str(moved)}, ds)
+    assert resumed.resumed_from == "checkpoint-4"
+    a, b = _weights(whole.path), _weights(resumed.path)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_resumed_run_ends_with_the_uninterrupted_weights(killed):
     import torch
     from transformers import TrainerCallback
@@ -201,8 +225,36 @@ def test_resume_point_compares_the_config_as_stored(tmp_path):
     cfg = SFTRunConfig(output_dir=tmp_path, save_steps=2, extra={"adam_betas": (0.9, 0.99)})
     assert resume_point(cfg, _rows()) is None  # a new run: the marker is written
     (tmp_path / "checkpoint-2").mkdir()
+    (tmp_path / "checkpoint-2" / "gtalign_sim_clock.json").write_text("{}")  # complete
     assert resume_point(cfg, _rows()) == str(tmp_path / "checkpoint-2")
     assert resume_point(SFTRunConfig(output_dir=tmp_path, save_steps=0), _rows()) is None
+
+
+def test_a_moved_folder_of_runs_still_resumes(tmp_path):
+    """Paths inside the folder holding output_dir (a sibling model) count relative to it;
+    a model outside it still counts as written."""
+    require("transformers", "pip install -e '.[llm]'")
+    from gtalign_sim.train.llm.common import resume_point
+    from gtalign_sim.train.llm.grpo import GRPORunConfig
+
+    def cfg(root, model=None):
+        return GRPORunConfig(
+            output_dir=root / "grpo", model=model or str(root / "sft"), save_steps=2
+        )
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert resume_point(cfg(a), _rows("grpo")) is None
+    (a / "grpo" / "checkpoint-2").mkdir()
+    (a / "grpo" / "checkpoint-2" / "gtalign_sim_clock.json").write_text("{}")
+    stored = json.loads((a / "grpo" / "gtalign_sim_resume.json").read_text())
+    assert (stored["config"]["model"], stored["config"]["output_dir"]) == (
+        "<root>/sft",
+        "<root>/grpo",
+    )
+    a.rename(b)
+    assert resume_point(cfg(b), _rows("grpo")) == str(b / "grpo" / "checkpoint-2")
+    with pytest.raises(ValueError, match="holds checkpoints of another run"):
+        resume_point(cfg(b, model=str(tmp_path / "elsewhere")), _rows("grpo"))
 
 
 @pytest.mark.parametrize(

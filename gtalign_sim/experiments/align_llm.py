@@ -83,21 +83,26 @@ def _plain(config: Any) -> dict[str, Any]:
     return d
 
 
-def _trained_by(config: Any) -> dict[str, Any]:
-    """A training config without the fields that do not change the weights."""
+def _trained_by(config: Any, root: str | Path) -> dict[str, Any]:
+    """A training config without the fields that do not change the weights, its paths
+    inside the run directory ``root`` relative to it."""
+    from ..core.paths import relocatable
     from ..train.llm.common import CHECKPOINT_FIELDS
 
-    return {k: v for k, v in _plain(config).items() if k not in CHECKPOINT_FIELDS}
+    d = {k: v for k, v in _plain(config).items() if k not in CHECKPOINT_FIELDS}
+    return relocatable(d, root)
 
 
-def stage_digests(o: Options, cfg: Any) -> dict[str, str]:
+def stage_digests(o: Options, cfg: Any, root: str | Path) -> dict[str, str]:
     """Each stage's digest: its own config chained with the digests of what it used
     (``data`` ← task spec; ``sft`` ← data; ``grpo`` ← sft). The base model's is its name.
-    ``save_steps`` is left out: a resumed run ends with the weights of an uninterrupted one."""
+    ``save_steps`` is left out: a resumed run ends with the weights of an uninterrupted one;
+    paths inside the run directory ``root`` count relative to it: a moved or copied run
+    directory keeps its digests."""
     tasks = container(cfg.get("tasks")) or {}
     data = _digest({"synthesis": _plain(o.synthesis), "tasks": tasks})
-    sft = _digest({"sft": _trained_by(o.sft), "data": data})
-    grpo = _digest({"grpo": _trained_by(o.grpo), "sft": sft})
+    sft = _digest({"sft": _trained_by(o.sft, root), "data": data})
+    grpo = _digest({"grpo": _trained_by(o.grpo, root), "sft": sft})
     return {"data": data, "sft": sft, "grpo": grpo, "base": _digest({"model": o.model})}
 
 
@@ -217,8 +222,8 @@ def run(cfg: Any) -> dict[str, Any]:
             raise ValueError(
                 f"align_llm needs {module} (pip install -e '.[llm,train]'): {exc}"
             ) from None
-    digests = stage_digests(o, cfg)
     out = Path(s.output_dir)
+    digests = stage_digests(o, cfg, out)
     for stage in STAGES:
         _finished(out, stage, digests[stage])
     subs = {m: eval_config(cfg, o, s, m, digests[m]) for m in MODELS}
@@ -237,7 +242,7 @@ def report_run(cfg: Any, path: str | Path) -> dict[str, Any]:
     cfg = with_output_dir(cfg, path)
     s = validate(cfg)
     o = options(cfg, s)
-    return _report(s, cfg, o, stage_digests(o, cfg), {})
+    return _report(s, cfg, o, stage_digests(o, cfg, s.output_dir), {})
 
 
 def _report(

@@ -52,6 +52,7 @@ def eval_config(cfg: Any, o: Options, s: Settings, model: str, digest: str) -> A
     sub = OmegaConf.create(base)
     OmegaConf.set_struct(sub, False)
     sub.output_dir = str(Path(s.output_dir) / "eval" / model)
+    sub.run_root = str(Path(s.output_dir).absolute())  # the models' folders: relocatable
     sub.backend = {**e["backend"], "model": model_path(o, s, model)}
     sub.user_backend = None
     sub.assistant_backend = None

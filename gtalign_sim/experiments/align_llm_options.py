@@ -165,7 +165,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"align.data: {exc}") from None
-    out = Path(s.output_dir)
+    out = Path(s.output_dir).absolute()  # absolute: its paths are relocatable (core.paths)
     common = {"seed": s.seed, "device": device}
     sft = _run_config(
         SFTRunConfig, "sft", _node(align, "sft"), model=model, output_dir=str(out / "sft"), **common

@@ -60,6 +60,7 @@ STATE = "run.json"
 EPISODES = "episodes.jsonl"
 UNHASHED_KEYS: tuple[str, ...] = (
     "output_dir",
+    "run_root",
     "progress",
     "print_table",
     "plots",
@@ -116,15 +117,21 @@ def write_config(path: str | Path, cfg: Any) -> Path:
 
 
 def hashed_config(cfg: Any) -> dict[str, Any]:
-    """The resolved config as a plain dict, without :data:`UNHASHED_KEYS`."""
+    """The resolved config as a plain dict, without :data:`UNHASHED_KEYS`, its absolute
+    paths inside the run's root (``run_root``, else ``output_dir``) relative to it
+    (:func:`~gtalign_sim.core.paths.relocatable`): a moved run directory resumes."""
     from omegaconf import OmegaConf
+
+    from ..core.paths import relocatable
 
     if OmegaConf.is_config(cfg):
         data = OmegaConf.to_container(cfg, resolve=True)
     else:
         data = json.loads(json.dumps(cfg, default=str))
     assert isinstance(data, dict)
-    return {str(k): v for k, v in data.items() if k not in UNHASHED_KEYS}
+    kept = {str(k): v for k, v in data.items() if k not in UNHASHED_KEYS}
+    root = data.get("run_root") or data.get("output_dir")
+    return relocatable(kept, str(root)) if root else kept
 
 
 def config_hash(config: Mapping[str, Any]) -> str:

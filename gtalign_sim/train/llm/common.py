@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +193,7 @@ CHECKPOINT_FIELDS: tuple[str, ...] = ("save_steps",)
 """Run-config fields that do not change the trained weights (a resumed run ends with the
 uninterrupted one's): left out wherever two runs are compared."""
 
+_STEP = re.compile(r"checkpoint-[0-9]+")
 _RESUME_FILE = "gtalign_sim_resume.json"
 """Beside the checkpoints: the config and data they were made with."""
 
@@ -201,23 +205,26 @@ def _config_dict(config: Any) -> dict[str, Any]:
 def resume_point(config: Any, dataset: Any) -> str | None:
     """The checkpoint folder a run with ``config`` on ``dataset`` resumes from, or ``None``.
 
-    With ``config.save_steps`` 0 this is always ``None``. Otherwise the latest
-    ``checkpoint-*`` under ``output_dir`` is returned when the run that wrote it had the
-    same config (``save_steps`` aside) and data (recorded in ``gtalign_sim_resume.json``,
-    written here for a new run); checkpoints of another run are refused with a
-    ``ValueError`` before any work.
+    With ``config.save_steps`` 0 this is always ``None``. Otherwise the latest complete
+    ``checkpoint-*`` under ``output_dir`` (one a crash cut short while it was written is
+    named in a warning and passed over) is returned when the run that wrote it had the
+    same config (``save_steps`` aside; paths inside the folder holding ``output_dir``
+    relative to it, so a moved folder of runs resumes) and data (recorded in
+    ``gtalign_sim_resume.json``, written here for a new run); checkpoints of another run
+    are refused with a ``ValueError`` before any work.
     """
     if not config.save_steps:
         return None
-    from transformers.trainer_utils import get_last_checkpoint
+    from ...core.paths import relocatable
 
     out = Path(config.output_dir)
     rows = dataset.to_list() if hasattr(dataset, "to_list") else list(dataset)
     data = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
     same = {k: v for k, v in _config_dict(config).items() if k not in CHECKPOINT_FIELDS}
+    same = relocatable(same, out.absolute().parent)  # a moved folder of runs still resumes
     run = json.loads(json.dumps({"config": same, "data": data}, default=str))  # as stored
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
-    if last is not None:
+    found = checkpoints(out)
+    if found:
         marker = out / _RESUME_FILE
         stored = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
         if stored != run:
@@ -225,14 +232,33 @@ def resume_point(config: Any, dataset: Any) -> str | None:
                 f"{out} holds checkpoints of another run (config or data differ); remove "
                 f"its checkpoint-* folders or choose another output_dir"
             )
-        return last
+        complete = [c for c in found if (c / _CLOCK_FILE).is_file()]
+        skipped = [c.name for c in found if c not in complete]
+        if skipped:
+            warnings.warn(
+                f"{out}: {', '.join(skipped)} not complete (the run stopped while writing "
+                f"it): resuming from {complete[-1].name if complete else 'step 0'}",
+                stacklevel=2,
+            )
+        if complete:
+            return str(complete[-1])
     out.mkdir(parents=True, exist_ok=True)
     (out / _RESUME_FILE).write_text(json.dumps(run, indent=2), encoding="utf-8")
     return None
 
 
 _CLOCK_FILE = "gtalign_sim_clock.json"
-"""In each checkpoint: the seconds trained to reach it (every earlier segment included)."""
+"""In each checkpoint: the seconds trained to reach it (every earlier segment included),
+written last and atomically, so it also marks the checkpoint complete."""
+
+
+def checkpoints(folder: str | Path) -> list[Path]:
+    """The ``checkpoint-<step>`` folders in ``folder``, by step (none: ``[]``)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_dir() and _STEP.fullmatch(p.name)]
+    return sorted(found, key=lambda p: int(p.name.split("-")[1]))
 
 
 def _prior_seconds(resume: str | None) -> float | None:
@@ -261,11 +287,16 @@ def training_clock(resume: str | None) -> Any:
             return None if prior is None else prior + time.perf_counter() - t0
 
         def on_save(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            # called once the trainer has written the whole checkpoint
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             seconds = self.seconds()
-            if seconds is not None and folder.is_dir():
-                record = json.dumps({"train_seconds": round(seconds, 3)})
-                (folder / _CLOCK_FILE).write_text(record, encoding="utf-8")
+            if folder.is_dir():
+                record = json.dumps(
+                    {"train_seconds": None if seconds is None else round(seconds, 3)}
+                )
+                tmp = folder / f".{_CLOCK_FILE}.tmp"
+                tmp.write_text(record, encoding="utf-8")
+                os.replace(tmp, folder / _CLOCK_FILE)
 
     return TrainingClock()
 
