@@ -10,8 +10,8 @@ model's folder (``RUN_DIR/<model>``; ``base`` loads ``align.model``) through the
 transformers backend the evaluation used. Then:
 
 * **greedy**: the reply (as evaluated), whether it closes ``</response>``, and, at every
-  line end inside ``<response>``, the probability that the next token opens a closing tag
-  (its text starts with ``</``) and that it starts another bullet (``-``, ``*`` or ``•``)
+  line end inside ``<response>``, the probability that the next token begins the closing
+  tag (:func:`closes`) and that it starts another bullet (``-``, ``*`` or ``•``)
   — a model that never gives ``</`` weight at a list's end loops to the token cap;
 * **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
   (``seed + i``), how many close, their lengths and how many are distinct.
@@ -44,6 +44,13 @@ def first_question(run: Path, model: str, task: str) -> str:
     raise SystemExit(f"--task {task!r}: no episode of it in {path}")
 
 
+def closes(token: str) -> bool:
+    """Whether a token's text begins the closing tag: starts with ``</`` or is a start of
+    ``</response>`` (``<`` where a tokenizer splits it), leading whitespace aside."""
+    text = token.lstrip()
+    return bool(text) and (text.startswith("</") or CLOSE.startswith(text))
+
+
 def line_end_probabilities(backend: Any, messages: list[dict], reply: str) -> list[dict]:
     """For each line end of ``reply`` after ``<response>``: P(next token starts ``</``)
     and P(next token starts a bullet), from one forward pass over prompt + reply."""
@@ -57,7 +64,7 @@ def line_end_probabilities(backend: Any, messages: list[dict], reply: str) -> li
     enc = tok(reply, add_special_tokens=False, return_offsets_mapping=True)
     r_ids, offsets = enc["input_ids"], enc["offset_mapping"]
     vocab = [tok.decode([i]) for i in range(len(tok))]
-    closing = torch.tensor([v.lstrip().startswith("</") for v in vocab])
+    closing = torch.tensor([closes(v) for v in vocab])
     bullet = torch.tensor([v.lstrip(" ").startswith(BULLETS) for v in vocab])
     ids = torch.tensor([p_ids + r_ids], device=backend.device)
     with torch.no_grad():

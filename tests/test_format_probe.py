@@ -48,11 +48,17 @@ def test_line_end_probabilities_are_those_of_the_next_token(tiny):
     with torch.no_grad():
         row = torch.softmax(tiny.model(ids).logits[0, -1].float(), dim=-1)
     vocab = [tok.decode([i]) for i in range(len(tok))]
-    close = sum(float(row[i]) for i, v in enumerate(vocab) if v.lstrip().startswith("</"))
+    close = sum(float(row[i]) for i, v in enumerate(vocab) if fp.closes(v))
+    assert close > 0  # the tiny tokenizer splits "</" into "<" and "/": "<" counts
     bullet = sum(float(row[i]) for i, v in enumerate(vocab) if v.lstrip(" ")[:1] in ("-", "*", "•"))
     assert ends[1]["p_close"] == pytest.approx(close, rel=1e-5)
     assert ends[1]["p_bullet"] == pytest.approx(bullet, rel=1e-5)
     assert fp.line_end_probabilities(tiny, MESSAGES, "no response block\n") == []
+
+
+def test_a_token_closes_when_it_begins_the_closing_tag():
+    assert [fp.closes(v) for v in ("</", "\n</", "<", "</div", " </response>")] == [True] * 5
+    assert [fp.closes(v) for v in ("-", "\n", "", "<response", "res", "/")] == [False] * 6
 
 
 def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
