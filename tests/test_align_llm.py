@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import require
+from conftest import free_port, require, wait_until_serving
 
 from gtalign_sim.agents import Decision, build_assistant
 from gtalign_sim.agents.llm import LLMAssistant
@@ -301,6 +301,44 @@ def test_sft_changes_weights_and_the_folder_loads_through_the_backend(two_answer
     out = backend.generate([req])[0]
     assert out.ok and out.completion_tokens > 0
     assert out.text.startswith("<thinking>")  # it learned the reply's opening
+
+
+def test_the_trained_folder_is_served_over_http_by_the_projects_server(two_answers):
+    """``python -m gtalign_sim.backends.server --model <folder>`` (a real process on
+    loopback) serves the trained folder; the openai backend gets what the transformers
+    backend generates from it directly (greedy)."""
+    require("openai", "pip install -e '.[api]'")
+    from pathlib import Path
+
+    from gtalign_sim.backends import ChatRequest, SamplingParams, build_backend
+
+    folder, port = str(two_answers[1].path), free_port()
+    cmd = [sys.executable, "-m", "gtalign_sim.backends.server", "--model", folder]
+    proc = subprocess.Popen(
+        [*cmd, "--port", str(port)],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until_serving(proc, port, 120)
+        req = ChatRequest(
+            messages=({"role": "user", "content": INTENT.detailed},),
+            sampling=SamplingParams(max_tokens=12),
+        )
+        url = f"http://127.0.0.1:{port}/v1"
+        served = build_backend("openai", model=folder, base_url=url, timeout=60, max_retries=0)
+        over_http = served.generate([req])[0]
+        served.close()
+        direct = build_backend("transformers", model=folder).generate([req])[0]
+        assert over_http.ok and over_http.text.startswith("<thinking>")
+        assert (over_http.text, over_http.completion_tokens) == (
+            direct.text,
+            direct.completion_tokens,
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def test_sft_with_lora_merges_the_adapter_into_a_plain_folder(two_answers, tmp_path):

@@ -8,13 +8,11 @@ not importable.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
+from conftest import free_port, wait_until_serving
 
 from gtalign_sim.backends import ChatRequest, SamplingParams, build_backend
 
@@ -68,15 +66,36 @@ def test_vllm_in_process_batched_generation(smollm2_path):
     backend.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def test_vllm_loads_a_folder_written_as_training_writes_it(smollm2_path, tmp_path):
+    """SmolLM2 after one optimizer step, written by ``write_folder`` (what SFT and GRPO
+    save: float32 safetensors, the tokenizer and its chat template, the training record),
+    loads in vLLM and still answers."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from gtalign_sim.train.llm.common import TRAIN_RECORD, write_folder
+
+    tok = AutoTokenizer.from_pretrained(smollm2_path)
+    model = AutoModelForCausalLM.from_pretrained(smollm2_path, dtype=torch.float32)
+    chat = [{"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": "Paris"}]
+    ids = tok.apply_chat_template(chat, return_tensors="pt", return_dict=True)["input_ids"]
+    before = model.lm_head.weight.detach().clone()
+    torch.optim.SGD(model.parameters(), lr=1e-4).zero_grad()
+    model(input_ids=ids, labels=ids).loss.backward()
+    torch.optim.SGD(model.parameters(), lr=1e-4).step()
+    assert not torch.equal(before, model.lm_head.weight)  # a trained folder, not the base
+    folder = write_folder(model, tok, tmp_path / "sft", {"config": {}, "log_history": []})
+    assert (folder / TRAIN_RECORD).is_file()
+    backend = build_backend("vllm", model=str(folder), dtype="bfloat16", max_model_len=512)
+    out = backend.generate([_req(q, max_tokens=12) for q in QUESTIONS])
+    assert all(r.ok and r.completion_tokens > 0 for r in out)
+    assert "paris" in out[0].text.lower()
+    backend.close()
 
 
 def test_vllm_serve_through_openai_backend(smollm2_path):
     pytest.importorskip("openai")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     proc = subprocess.Popen(
         [
@@ -102,15 +121,7 @@ def test_vllm_serve_through_openai_backend(smollm2_path):
         env=env,
     )
     try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    pytest.fail("vllm serve did not come up")
-                time.sleep(2)
+        wait_until_serving(proc, port, 300)
         backend = build_backend(
             "openai",
             model="smollm2",

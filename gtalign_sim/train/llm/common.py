@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "CHECKPOINT_FIELDS",
     "DEVICES",
+    "TRAIN_RECORD",
     "TrainResult",
     "check_int",
     "check_positive",
@@ -28,6 +29,7 @@ __all__ = [
     "train_and_save",
     "training_args",
     "training_clock",
+    "write_folder",
 ]
 
 DEVICES: tuple[str, ...] = ("cpu", "auto")
@@ -312,6 +314,25 @@ def train_and_save(
     return save_folder(trainer, tokenizer, config, resume, total)
 
 
+TRAIN_RECORD = "gtalign_sim_train.json"
+"""Beside a trained folder's weights: how it was trained (config, log, seconds)."""
+
+
+def write_folder(model: Any, tokenizer: Any, out: str | Path, record: dict[str, Any]) -> Path:
+    """Write ``model`` (a peft model: its adapter merged into the weights) and ``tokenizer``
+    as a plain Hugging Face folder ``out`` that the transformers backend, the project's
+    server and ``vllm serve`` load, with ``record`` in :data:`TRAIN_RECORD`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if hasattr(model, "merge_and_unload"):  # a peft model: fold the adapter in
+        model = model.merge_and_unload()
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    text = json.dumps(record, indent=2, default=str)
+    (out / TRAIN_RECORD).write_text(text, encoding="utf-8")
+    return out
+
+
 def save_folder(
     trainer: Any,
     tokenizer: Any,
@@ -319,25 +340,14 @@ def save_folder(
     resumed_from: str | None = None,
     train_seconds: float | None = None,
 ) -> TrainResult:
-    """Save the trained model (LoRA merged into the weights) and tokenizer as a plain
-    Hugging Face folder, with ``gtalign_sim_train.json`` (config and log) beside them;
-    the run's checkpoints (``save_steps``) are removed once the folder is saved."""
+    """Save the trained model and tokenizer with :func:`write_folder` (config, log and
+    training time in its record); the run's checkpoints (``save_steps``) are removed once
+    the folder is saved."""
     out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    model = trainer.model
-    if hasattr(model, "merge_and_unload"):  # a peft model: fold the adapter in
-        model = model.merge_and_unload()
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
     cfg = _config_dict(config)
     log = list(trainer.state.log_history)
-    (out / "gtalign_sim_train.json").write_text(
-        json.dumps(
-            {"config": cfg, "log_history": log, "train_seconds": train_seconds},
-            indent=2,
-            default=str,
-        )
-    )
+    record = {"config": cfg, "log_history": log, "train_seconds": train_seconds}
+    write_folder(trainer.model, tokenizer, out, record)
     for checkpoint in out.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     (out / _RESUME_FILE).unlink(missing_ok=True)
