@@ -1,7 +1,8 @@
 """Why does a trained model's reply not close? Next-token probabilities at line ends.
 
     python benchmarks/format_stop_probe.py RUN_DIR --task writing-0087 [--model sft]
-        [--samples 4] [--temperature 0.7] [--seed 0] [--max-tokens 800]
+        [--samples 4] [--temperature 0.7] [--seed 0] [--max-tokens N]
+    python benchmarks/format_stop_probe.py RUN_DIR --data-only   # the data stage suffices
 
 Takes an ``experiment=align_llm`` run directory, rebuilds the evaluation's first-turn
 prompt of ``--task`` exactly as the evaluated model saw it (the first user question of that
@@ -14,7 +15,13 @@ transformers backend the evaluation used. Then:
   tag (:func:`closes`) and that it starts another bullet (``-``, ``*`` or ``•``)
   — a model that never gives ``</`` weight at a list's end loops to the token cap;
 * **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
-  (``seed + i``), how many close, their lengths and how many are distinct.
+  (``seed + i``), how many close, their lengths and how many are distinct;
+* **training data** (``RUN/data/examples.jsonl``): the bullets per list the model learnt,
+  what follows a list's last bullet, and the longest completion in tokens.
+
+Where the data never closes ``</response>`` right after a bullet (it ends lists with a
+sign-off line), P(``</``) at a bullet's line end is near 0 by construction: the figure that
+tells whether greedy decoding leaves a list is P(bullet).
 
 Prints one line per figure and a JSON summary last (``--json PATH`` also writes it).
 """
@@ -86,15 +93,48 @@ def line_end_probabilities(backend: Any, messages: list[dict], reply: str) -> li
     return out
 
 
+def response_lines(completion: str) -> list[str]:
+    """The lines of a four-block reply's ``<response>`` (``[]`` without one)."""
+    if "<response>" not in completion:
+        return []
+    body = completion.split("<response>", 1)[1].split(CLOSE, 1)[0]
+    return body.strip("\n").split("\n")
+
+
+def training_lists(run: Path, tokenizer: Any) -> dict[str, Any]:
+    """What the SFT data taught about lists (``RUN/data/examples.jsonl``): the bullets per
+    list, what follows a list's last bullet (``</response>`` or another line), and the
+    longest completion in tokens (to compare with the evaluation's ``max_tokens``)."""
+    bullets, after, longest = [], {"</response>": 0, "a line": 0}, 0
+    path = run / "data" / "examples.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text = json.loads(line)["completion"][0]["content"]
+        longest = max(longest, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
+        lines = response_lines(text)
+        marks = [i for i, x in enumerate(lines) if x.lstrip(" ").startswith(BULLETS)]
+        if marks:
+            bullets.append(len(marks))
+            after["a line" if marks[-1] + 1 < len(lines) else "</response>"] += 1
+    return {
+        "lists": len(bullets),
+        "bullets_per_list": sorted(set(bullets)),
+        "after_last_bullet": after,
+        "longest_completion_tokens": longest,
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="an experiment=align_llm run directory")
-    p.add_argument("--task", required=True, help="a task id of the evaluation, e.g. writing-0087")
+    p.add_argument("--task", help="a task id of the evaluation, e.g. writing-0087")
+    p.add_argument(
+        "--data-only", action="store_true", help="only the training data's lists (no model)"
+    )
     p.add_argument("--model", default="sft", choices=("base", "sft", "grpo"))
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-tokens", type=int, default=800)
+    p.add_argument("--max-tokens", type=int, default=None, help="default: align.eval.max_tokens")
     p.add_argument("--json", type=Path, default=None, help="also write the summary here")
     args = p.parse_args()
     from omegaconf import OmegaConf
@@ -104,6 +144,18 @@ def main() -> None:
     from gtalign_sim.protocol.prompt import PromptConfig
 
     cfg = OmegaConf.load(args.run / "config.yaml")
+    if args.data_only:
+        from transformers import AutoTokenizer
+
+        from gtalign_sim.backends.models import resolve_model
+
+        tok = AutoTokenizer.from_pretrained(resolve_model(str(cfg.align.model)))
+        print(json.dumps(training_lists(args.run, tok), indent=2))
+        return
+    if not args.task:
+        p.error("--task is required (or --data-only)")
+    if args.max_tokens is None:
+        args.max_tokens = int(cfg.align.eval.max_tokens)
     question = first_question(args.run, args.model, args.task)
     writer = LLMAssistant(
         backend="template", prompt=PromptConfig(instructions=str(cfg.align.instructions))
@@ -143,6 +195,8 @@ def main() -> None:
         },
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    if (args.run / "data" / "examples.jsonl").is_file():
+        summary["training_lists"] = training_lists(args.run, backend.tokenizer)
     g, s = summary["greedy"], summary["sampled"]
     print(f"{args.model} on {args.task}: greedy {g['tokens']} tokens, closes: {g['closes']}")
     if ends:
@@ -155,6 +209,13 @@ def main() -> None:
         f"  sampled at T={args.temperature}: {s['closes']}/{args.samples} close, "
         f"{s['distinct']} distinct, tokens {s['tokens']}"
     )
+    if "training_lists" in summary:
+        d = summary["training_lists"]
+        print(
+            f"  training data: {d['lists']} lists of {d['bullets_per_list']} bullets; after "
+            f"the last bullet {d['after_last_bullet']}; longest completion "
+            f"{d['longest_completion_tokens']} tokens (max_tokens {args.max_tokens})"
+        )
     text = json.dumps(summary, indent=2)
     print(text)
     if args.json is not None:

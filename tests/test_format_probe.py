@@ -71,6 +71,15 @@ def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
     ]
     lines = "".join(json.dumps(r) + "\n" for r in recs)
     (run / "eval" / "base" / "episodes.jsonl").write_text(lines)
+    (run / "data").mkdir()
+    taught = [
+        "<response>\nA:\n- a\n- b\n- c\nYours.\n</response>",
+        "<response>\n* x\n* y\n</response>",
+        "<response>\nNo list.\n</response>",
+        "<thinking>cut</thinking>",
+    ]
+    examples = [{"completion": [{"role": "assistant", "content": c}]} for c in taught]
+    (run / "data" / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
     assert fp.first_question(run, "base", "writing-0087") == "Review it."
     with pytest.raises(SystemExit, match="no episode of it"):
         fp.first_question(run, "base", "writing-0001")
@@ -83,3 +92,17 @@ def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
     assert (got["task"], got["model"], got["greedy"]["tokens"]) == ("writing-0087", "base", 6)
     assert got["sampled"]["seeds"] == [0, 1]
     assert got["sampled"]["distinct"] == 2  # each sample its own seed: not one reply twice
+    from transformers import AutoTokenizer
+
+    from gtalign_sim.backends.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("tiny"))
+    longest = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in taught)
+    assert got["training_lists"] == {
+        "lists": 2,
+        "bullets_per_list": [2, 3],
+        "after_last_bullet": {"</response>": 1, "a line": 1},
+        "longest_completion_tokens": longest,
+    }
+    assert fp.response_lines(taught[0]) == ["A:", "- a", "- b", "- c", "Yours."]
+    assert fp.response_lines(taught[3]) == []
