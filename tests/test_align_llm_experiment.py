@@ -226,6 +226,38 @@ def test_a_moved_run_directory_keeps_every_stage(run, tmp_path):
     }
 
 
+def test_the_evaluations_cap_is_checked_against_the_taught_replies(run):
+    """A reply as long as the longest taught one must fit align.eval.max_tokens, else a
+    warning names both figures (here 8 tokens: the tiny run cuts every reply)."""
+    import warnings
+
+    from transformers import AutoTokenizer
+
+    from gtalign_sim.backends.models import resolve_model
+    from gtalign_sim.experiments.align_llm_eval import check_eval_budget
+    from gtalign_sim.experiments.settings import validate
+
+    out, _ = run
+    examples = [json.loads(x) for x in (out / "data" / "examples.jsonl").read_text().splitlines()]
+    tok = AutoTokenizer.from_pretrained(resolve_model("tiny"))
+    texts = [e["completion"][0]["content"] for e in examples]
+    longest = max(len(tok(x, add_special_tokens=False)["input_ids"]) for x in texts)
+    message = f"align.eval.max_tokens 8 is below the longest taught completion \\({longest} "
+    with pytest.warns(UserWarning, match=message):
+        again = al.run(_cfg(out))  # checked before SFT, finished or not
+    assert {r["this_run"] for r in again["stages"].values()} == {"reused"}
+
+    def check(cap: int) -> int:
+        cfg = _cfg(out, f"align.eval.max_tokens={cap}")
+        return check_eval_budget(al.options(cfg, validate(cfg)), examples)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check(longest) == longest  # a reply as long as the longest fits exactly
+    with pytest.warns(UserWarning, match=f"max_tokens {longest - 1} is below"):
+        check(longest - 1)
+
+
 def test_a_changed_stage_config_is_refused_before_any_work(run):
     out, _ = run
     before = _stamps(out)

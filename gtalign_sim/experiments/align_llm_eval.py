@@ -5,7 +5,8 @@ streamed episodes, resume, failure accounting), every episode played under each 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ __all__ = [
     "MODELS",
     "PLANS",
     "arms",
+    "check_eval_budget",
     "check_eval_dirs",
     "eval_config",
     "evaluate",
@@ -32,6 +34,28 @@ MODELS: tuple[str, ...] = ("base", "sft", "grpo")
 PLANS: tuple[str, ...] = ("subscription", "per_token_api")
 """The pricing plans every model plays each evaluation episode under."""
 ASSISTANT = "llm_gtalign"
+
+
+def check_eval_budget(o: Options, examples: Sequence[Mapping[str, Any]]) -> int:
+    """The longest taught completion in tokens (the base model's tokenizer); warns when
+    ``align.eval.max_tokens`` is below it: the evaluation would cut a reply as long as one
+    the model learnt before its closing tag, and count it as a format failure."""
+    from transformers import AutoTokenizer
+
+    from ..backends.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model(o.model))
+    texts = [m["content"] for e in examples for m in e["completion"]]
+    longest = max((len(tok(x, add_special_tokens=False)["input_ids"]) for x in texts), default=0)
+    cap = int(o.eval["max_tokens"])
+    if longest > cap:
+        warnings.warn(
+            f"align.eval.max_tokens {cap} is below the longest taught completion ({longest} "
+            "tokens): replies as long as those the model learnt are cut before their closing "
+            "tag; raise align.eval.max_tokens",
+            stacklevel=2,
+        )
+    return longest
 
 
 def model_path(o: Options, s: Settings, model: str) -> str:
