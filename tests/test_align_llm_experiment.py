@@ -226,15 +226,16 @@ def test_a_moved_run_directory_keeps_every_stage(run, tmp_path):
     }
 
 
-def test_the_evaluations_cap_is_checked_against_the_taught_replies(run):
-    """A reply as long as the longest taught one must fit align.eval.max_tokens, else a
-    warning names both figures (here 8 tokens: the tiny run cuts every reply)."""
+def test_the_reply_caps_are_checked_against_the_taught_replies(run):
+    """A reply as long as the longest taught one must fit align.eval.max_tokens and
+    align.grpo.max_completion_length, else a warning names the cap and both figures (the
+    tiny run's caps are 8 tokens: it cuts every reply)."""
     import warnings
 
     from transformers import AutoTokenizer
 
     from gtalign_sim.backends.models import resolve_model
-    from gtalign_sim.experiments.align_llm_eval import check_eval_budget
+    from gtalign_sim.experiments.align_llm_eval import check_reply_caps
     from gtalign_sim.experiments.settings import validate
 
     out, _ = run
@@ -242,20 +243,26 @@ def test_the_evaluations_cap_is_checked_against_the_taught_replies(run):
     tok = AutoTokenizer.from_pretrained(resolve_model("tiny"))
     texts = [e["completion"][0]["content"] for e in examples]
     longest = max(len(tok(x, add_special_tokens=False)["input_ids"]) for x in texts)
-    message = f"align.eval.max_tokens 8 is below the longest taught completion \\({longest} "
-    with pytest.warns(UserWarning, match=message):
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
         again = al.run(_cfg(out))  # checked before SFT, finished or not
     assert {r["this_run"] for r in again["stages"].values()} == {"reused"}
+    caps = [str(w.message).split(" is below")[0] for w in seen if "taught" in str(w.message)]
+    assert caps == ["align.eval.max_tokens 8", "align.grpo.max_completion_length 8"]
+    assert f"the longest taught completion ({longest} tokens)" in str(seen[-1].message)
 
-    def check(cap: int) -> int:
-        cfg = _cfg(out, f"align.eval.max_tokens={cap}")
-        return check_eval_budget(al.options(cfg, validate(cfg)), examples)
+    def check(eval_cap: int, grpo_cap: int) -> int:
+        caps = [f"align.eval.max_tokens={eval_cap}", f"align.grpo.max_completion_length={grpo_cap}"]
+        cfg = _cfg(out, *caps)
+        return check_reply_caps(al.options(cfg, validate(cfg)), examples)
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert check(longest) == longest  # a reply as long as the longest fits exactly
-    with pytest.warns(UserWarning, match=f"max_tokens {longest - 1} is below"):
-        check(longest - 1)
+        assert check(longest, longest) == longest  # replies as long as the longest fit
+    with pytest.warns(UserWarning, match=f"^align.eval.max_tokens {longest - 1} is below"):
+        check(longest - 1, longest)
+    with pytest.warns(UserWarning, match=f"^align.grpo.max_completion_length {longest - 1} "):
+        check(longest, longest - 1)
 
 
 def test_a_changed_stage_config_is_refused_before_any_work(run):

@@ -40,8 +40,8 @@ from typing import Any
 from .align_llm_eval import (
     MODELS,
     PLANS,
-    check_eval_budget,
     check_eval_dirs,
+    check_reply_caps,
     eval_config,
     evaluate,
 )
@@ -167,8 +167,8 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
 
     out, done = Path(s.output_dir), {}
     for stage in STAGES:
-        if stage == "sft":  # the data is there: its replies must fit the evaluation's cap
-            check_eval_budget(o, _examples(out))
+        if stage == "sft":  # the data is there: its replies must fit GRPO's and eval's caps
+            check_reply_caps(o, _examples(out))
         if _finished(out, stage, digests[stage]):
             done[stage] = "reused"
             continue

@@ -21,8 +21,8 @@ __all__ = [
     "MODELS",
     "PLANS",
     "arms",
-    "check_eval_budget",
     "check_eval_dirs",
+    "check_reply_caps",
     "eval_config",
     "evaluate",
     "model_path",
@@ -36,10 +36,11 @@ PLANS: tuple[str, ...] = ("subscription", "per_token_api")
 ASSISTANT = "llm_gtalign"
 
 
-def check_eval_budget(o: Options, examples: Sequence[Mapping[str, Any]]) -> int:
-    """The longest taught completion in tokens (the base model's tokenizer); warns when
-    ``align.eval.max_tokens`` is below it: the evaluation would cut a reply as long as one
-    the model learnt before its closing tag, and count it as a format failure."""
+def check_reply_caps(o: Options, examples: Sequence[Mapping[str, Any]]) -> int:
+    """The longest taught completion in tokens (the base model's tokenizer); warns for each
+    cap below it (``align.eval.max_tokens``; ``align.grpo.max_completion_length``): a
+    reply as long as one the model learnt would be cut before its closing tag and count
+    as a format failure, in the evaluation's metrics or in GRPO's reward."""
     from transformers import AutoTokenizer
 
     from ..backends.models import resolve_model
@@ -47,14 +48,18 @@ def check_eval_budget(o: Options, examples: Sequence[Mapping[str, Any]]) -> int:
     tok = AutoTokenizer.from_pretrained(resolve_model(o.model))
     texts = [m["content"] for e in examples for m in e["completion"]]
     longest = max((len(tok(x, add_special_tokens=False)["input_ids"]) for x in texts), default=0)
-    cap = int(o.eval["max_tokens"])
-    if longest > cap:
-        warnings.warn(
-            f"align.eval.max_tokens {cap} is below the longest taught completion ({longest} "
-            "tokens): replies as long as those the model learnt are cut before their closing "
-            "tag; raise align.eval.max_tokens",
-            stacklevel=2,
-        )
+    caps = {
+        "align.eval.max_tokens": int(o.eval["max_tokens"]),
+        "align.grpo.max_completion_length": int(o.grpo.max_completion_length),
+    }
+    for name, cap in caps.items():
+        if longest > cap:
+            warnings.warn(
+                f"{name} {cap} is below the longest taught completion ({longest} tokens): "
+                f"replies as long as those the model learnt are cut before their closing "
+                f"tag; raise {name}",
+                stacklevel=2,
+            )
     return longest
 
 
