@@ -17,7 +17,8 @@ transformers backend the evaluation used. Then:
 * **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
   (``seed + i``), how many close, their lengths and how many are distinct;
 * **training data** (``RUN/data/examples.jsonl``): the bullets per list the model learnt,
-  what follows a list's last bullet, and the longest completion in tokens.
+  what follows a list's last bullet, the longest completion in tokens, and the taught
+  length of first-turn writing answers by the length their question states.
 
 Where the data never closes ``</response>`` right after a bullet (it ends lists with a
 sign-off line), P(``</``) at a bullet's line end is near 0 by construction: the figure that
@@ -123,6 +124,30 @@ def training_lists(run: Path, tokenizer: Any) -> dict[str, Any]:
     }
 
 
+def taught_lengths(run: Path) -> dict[str, dict[str, int]]:
+    """First-turn writing examples of ``RUN/data/examples.jsonl``: the length band the
+    question states (``unstated`` when none) -> the band of the taught response (the
+    judge's :func:`~gtalign_sim.tasks.lexicon.detect_length`; ``none``: between bands)
+    -> count. Where the question states no length, the teacher's choice follows what the
+    question does not show, and the student can only learn a spread of lengths."""
+    from gtalign_sim.tasks.banks.writing import describe_profile
+    from gtalign_sim.tasks.lexicon import LENGTH_BANDS, detect_length
+
+    phrases = {b: describe_profile({"length": b}, ("length",)) for b in LENGTH_BANDS}
+    out: dict[str, dict[str, int]] = {}
+    path = run / "data" / "examples.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("family") != "writing" or row.get("turn") != 0:
+            continue
+        question = str(row["prompt"][-1]["content"]).split("Question:", 1)[-1]
+        stated = next((b for b, x in phrases.items() if x in question), "unstated")
+        taught = detect_length("\n".join(response_lines(row["completion"][0]["content"])))
+        cell = out.setdefault(stated, {})
+        cell[taught] = cell.get(taught, 0) + 1
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="an experiment=align_llm run directory")
@@ -150,7 +175,8 @@ def main() -> None:
         from gtalign_sim.backends.models import resolve_model
 
         tok = AutoTokenizer.from_pretrained(resolve_model(str(cfg.align.model)))
-        print(json.dumps(training_lists(args.run, tok), indent=2))
+        data = {**training_lists(args.run, tok), "lengths": taught_lengths(args.run)}
+        print(json.dumps(data, indent=2))
         return
     if not args.task:
         p.error("--task is required (or --data-only)")
@@ -197,6 +223,7 @@ def main() -> None:
     }
     if (args.run / "data" / "examples.jsonl").is_file():
         summary["training_lists"] = training_lists(args.run, backend.tokenizer)
+        summary["taught_lengths"] = taught_lengths(args.run)
     g, s = summary["greedy"], summary["sampled"]
     print(f"{args.model} on {args.task}: greedy {g['tokens']} tokens, closes: {g['closes']}")
     if ends:

@@ -106,3 +106,32 @@ def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
     }
     assert fp.response_lines(taught[0]) == ["A:", "- a", "- b", "- c", "Yours."]
     assert fp.response_lines(taught[3]) == []
+
+
+def test_taught_lengths_cross_the_stated_length_with_the_taught_one(tmp_path):
+    def row(question: str, words: int, family: str = "writing", turn: int = 0) -> dict:
+        reply = "<response>\n" + " ".join(["word"] * words) + "\n</response>"
+        return {
+            "family": family,
+            "turn": turn,
+            "prompt": [{"role": "user", "content": f"Rules.\n\nQuestion: {question}"}],
+            "completion": [{"role": "assistant", "content": reply}],
+        }
+
+    rows = [
+        row("A note, short (under 60 words), formal.", 30),
+        row("A note, long (250 to 400 words).", 300),
+        row("A note.", 120),
+        row("A note.", 30),
+        row("A note.", 70),  # between the short and the medium band
+        row("A note.", 300, turn=1),  # a later turn: not counted
+        row("What is 2 + 2?", 3, family="math"),
+    ]
+    (tmp_path / "data").mkdir()
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "data" / "examples.jsonl").write_text(text)
+    assert fp.taught_lengths(tmp_path) == {
+        "short": {"short": 1},
+        "long": {"long": 1},
+        "unstated": {"medium": 1, "short": 1, "none": 1},
+    }
