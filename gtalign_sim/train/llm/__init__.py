@@ -58,12 +58,12 @@ _LAZY = {
     "GRPORunConfig": ".grpo",
     "train_grpo": ".grpo",
     "GRPO_MODES": ".grpo",
-    "MULTI_TURN_COLUMNS": ".multiturn",
+    "MULTI_TURN_COLUMNS": ".openings",
     "EpisodeReward": ".multiturn",
     "EpisodeRollout": ".multiturn",
-    "openings": ".multiturn",
-    "openings_dataset": ".multiturn",
-    "prompt_key": ".multiturn",
+    "openings": ".openings",
+    "openings_dataset": ".openings",
+    "prompt_key": ".openings",
 }
 
 

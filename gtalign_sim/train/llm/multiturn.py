@@ -37,7 +37,6 @@ unscorable (out of the group's mean and std, advantage 0), and it is kept in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,10 +47,10 @@ from ...agents.llm import FALLBACKS, LLMAssistant
 from ...backends import ChatResult
 from ...core.failures import EpisodeFailure
 from ...envs.clarification import ClarificationGameEnv
-from ...envs.rollout import episode_seeds
 from ...protocol import PromptConfig
 from ...welfare import AGGREGATORS
 from .common import check_int
+from .openings import MULTI_TURN_COLUMNS, check_env, openings, openings_dataset, prompt_key
 
 __all__ = [
     "FAILURE_POLICIES",
@@ -64,68 +63,8 @@ __all__ = [
     "prompt_key",
 ]
 
-MULTI_TURN_COLUMNS: tuple[str, ...] = ("prompt", "seed")
-"""The dataset columns multi-turn GRPO needs: the opening chat and its episode seed."""
-
 FAILURE_POLICIES: tuple[str, ...] = ("unscored", "raise")
 """What a failed episode does: no reward (``None``, recorded) or raise."""
-
-
-def prompt_key(messages: Sequence[Mapping[str, Any]]) -> str:
-    """The registry key of a chat: its ``(role, content)`` pairs as canonical JSON."""
-    return json.dumps([[str(m["role"]), str(m["content"])] for m in messages])
-
-
-def _check_env(env: Any) -> dict[str, Any]:
-    if not isinstance(env, Mapping):
-        raise ValueError(f"env must be a mapping of env keyword arguments, got {env!r}")
-    if env.get("user_policy", "simulator") != "simulator":
-        raise ValueError("env.user_policy must be 'simulator' (the simulated user replies)")
-    return dict(env)
-
-
-def openings(
-    n_episodes: int,
-    seed: int = 0,
-    env: Mapping[str, Any] | None = None,
-    prompt: PromptConfig | None = None,
-) -> list[dict[str, Any]]:
-    """One row per episode seed (derived from ``seed``): ``prompt`` (the LLM assistant's
-    chat at turn 0), ``seed``, ``task_id``, ``family``, ``question_type``, ``pricing``.
-    A seed whose opening equals an earlier seed's is dropped (see the module docstring)."""
-    check_int("n_episodes", n_episodes)
-    check_int("seed", seed, low=0)
-    game = ClarificationGameEnv(**_check_env(env or {}))
-    writer = LLMAssistant(backend="template", prompt=prompt)
-    rows: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for s in episode_seeds(seed, n_episodes):
-        game.reset(seed=s)
-        if game.episode:  # ended before the assistant's first turn: nothing to learn
-            continue
-        info = game.infos["assistant"]
-        messages = writer.messages(info)
-        if prompt_key(messages) in seen:
-            continue
-        seen.add(prompt_key(messages))
-        rows.append(
-            {
-                "prompt": messages,
-                "seed": int(s),
-                "task_id": game.task.id,
-                "family": game.task.family,
-                "question_type": str(info["question_type"]),
-                "pricing": game.profile.pricing,
-            }
-        )
-    return rows
-
-
-def openings_dataset(n_episodes: int, seed: int = 0, **kwargs: Any) -> Any:
-    """:func:`openings` as a ``datasets.Dataset``."""
-    from datasets import Dataset
-
-    return Dataset.from_list(openings(n_episodes, seed, **kwargs))
 
 
 @dataclass
@@ -212,7 +151,7 @@ class EpisodeRollout:
         on_failure: str = "unscored",
         keep_history: bool = False,
     ) -> None:
-        self.env = _check_env(env or {})
+        self.env = check_env(env or {})
         if fallback not in FALLBACKS:
             raise ValueError(f"fallback {fallback!r} unknown; allowed: {list(FALLBACKS)}")
         if on_failure not in FAILURE_POLICIES:
