@@ -17,8 +17,9 @@ transformers backend the evaluation used. Then:
 * **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
   (``seed + i``), how many close, their lengths and how many are distinct;
 * **training data** (``RUN/data/examples.jsonl``): the bullets per list the model learnt,
-  what follows a list's last bullet, the longest completion in tokens, and the taught
-  length of first-turn writing answers by the length their question states.
+  what follows a list's last bullet, the longest completion in tokens, the taught length
+  of first-turn writing answers by the length their question states, and (``--data-only``)
+  the first turns that answer a vague question of an ambiguous task (:func:`hidden_readings`).
 
 Where the data never closes ``</response>`` right after a bullet (it ends lists with a
 sign-off line), P(``</``) at a bullet's line end is near 0 by construction: the figure that
@@ -148,6 +149,28 @@ def taught_lengths(run: Path) -> dict[str, dict[str, int]]:
     return out
 
 
+def hidden_readings(run: Path) -> dict[str, Any]:
+    """First turns of ``RUN/data/examples.jsonl`` whose taught reply answers (DA or AQ) a
+    vague question (VQ) of an ambiguous task (several readings): the answer follows the
+    task's most likely reading, from priors the prompt does not show. Counted by family,
+    with the first turns in all."""
+    from gtalign_sim.users import decode_action
+
+    by_family: dict[str, int] = {}
+    first = 0
+    path = run / "data" / "examples.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row.get("turn") != 0:
+            continue
+        first += 1
+        readings = json.loads(row["task"])["interpretations"]
+        mode, _ = decode_action(int(row["action"]))
+        if row["question_type"] == "VQ" and len(readings) > 1 and mode in ("DA", "AQ"):
+            by_family[row["family"]] = by_family.get(row["family"], 0) + 1
+    return {"first_turns": first, "by_family": by_family, "total": sum(by_family.values())}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("run", type=Path, help="an experiment=align_llm run directory")
@@ -176,6 +199,7 @@ def main() -> None:
 
         tok = AutoTokenizer.from_pretrained(resolve_model(str(cfg.align.model)))
         data = {**training_lists(args.run, tok), "lengths": taught_lengths(args.run)}
+        data["answers_on_hidden_readings"] = hidden_readings(args.run)
         print(json.dumps(data, indent=2))
         return
     if not args.task:

@@ -135,3 +135,36 @@ def test_taught_lengths_cross_the_stated_length_with_the_taught_one(tmp_path):
         "long": {"long": 1},
         "unstated": {"medium": 1, "short": 1, "none": 1},
     }
+
+
+def test_hidden_readings_count_answers_to_vague_questions_of_ambiguous_tasks(tmp_path):
+    from gtalign_sim.users import encode_action
+
+    def row(family, qtype, readings, mode, turn=0):
+        task = {
+            "interpretations": [{"id": f"r{i}", "prior": 1 / readings} for i in range(readings)]
+        }
+        return {
+            "family": family,
+            "turn": turn,
+            "question_type": qtype,
+            "task": json.dumps(task),
+            "action": encode_action(mode, 1),
+        }
+
+    rows = [
+        row("math", "VQ", 2, "DA"),  # counted
+        row("math", "VQ", 3, "AQ"),  # counted
+        row("writing", "VQ", 2, "DA"),  # counted
+        row("math", "VQ", 2, "CQ"),  # asks: commits to no reading
+        row("math", "DQ", 2, "DA"),  # the question states the reading
+        row("math", "VQ", 1, "DA"),  # one reading: nothing hidden
+        row("math", "VQ", 2, "DA", turn=1),  # a later turn: not counted at all
+    ]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "examples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert fp.hidden_readings(tmp_path) == {
+        "first_turns": 6,
+        "by_family": {"math": 2, "writing": 1},
+        "total": 3,
+    }
