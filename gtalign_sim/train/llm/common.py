@@ -21,6 +21,7 @@ __all__ = [
     "TrainResult",
     "check_int",
     "check_positive",
+    "checkpoints",
     "in_passes",
     "load_model",
     "lora_config",
@@ -277,9 +278,10 @@ def _prior_seconds(resume: str | None) -> float | None:
 
 def training_clock(resume: str | None) -> Any:
     """A ``TrainerCallback`` that writes into every checkpoint the seconds trained to reach
-    it, counting from the ``resume`` checkpoint's own record; ``seconds()`` is the run's
-    total so far (``None`` when the resumed checkpoint kept no record). Pass it before the
-    caller's callbacks, so that a checkpoint has its record when they see it."""
+    it, counting from the ``resume`` checkpoint's own record; written last and atomically,
+    the record also marks the checkpoint complete (:func:`resume_point`). ``seconds()`` is
+    the run's total so far (``None`` when the resumed checkpoint kept no record). Pass it
+    before the caller's callbacks, so that a checkpoint has its record when they see it."""
     from transformers import TrainerCallback
 
     prior, t0 = _prior_seconds(resume), time.perf_counter()
