@@ -12,14 +12,13 @@ transformers backend the evaluation used. Then:
 
 * **greedy**: the reply (as evaluated), whether it closes ``</response>``, and, at every
   line end inside ``<response>``, the probability that the next token begins the closing
-  tag (:func:`closes`) and that it starts another bullet (``-``, ``*`` or ``•``)
-  — a model that never gives ``</`` weight at a list's end loops to the token cap;
+  tag (:func:`closes`) and that it starts another bullet (``-``, ``*`` or ``•``);
 * **sampled**: ``--samples`` replies at ``--temperature``, each with its own seed
   (``seed + i``), how many close, their lengths and how many are distinct;
 * **training data** (``RUN/data/examples.jsonl``): the bullets per list the model learnt,
   what follows a list's last bullet, the longest completion in tokens, the taught length
-  of first-turn writing answers by the length their question states, and (``--data-only``)
-  the first turns that answer a vague question of an ambiguous task (:func:`hidden_readings`).
+  of first-turn writing answers by the length their question states, and the first turns
+  that answer a vague question of an ambiguous task (:func:`hidden_readings`).
 
 Where the data never closes ``</response>`` right after a bullet (it ends lists with a
 sign-off line), P(``</``) at a bullet's line end is near 0 by construction: the figure that
@@ -248,6 +247,7 @@ def main() -> None:
     if (args.run / "data" / "examples.jsonl").is_file():
         summary["training_lists"] = training_lists(args.run, backend.tokenizer)
         summary["taught_lengths"] = taught_lengths(args.run)
+        summary["answers_on_hidden_readings"] = hidden_readings(args.run)
     g, s = summary["greedy"], summary["sampled"]
     print(f"{args.model} on {args.task}: greedy {g['tokens']} tokens, closes: {g['closes']}")
     if ends:

@@ -104,6 +104,8 @@ def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
         "after_last_bullet": {"</response>": 1, "a line": 1},
         "longest_completion_tokens": longest,
     }
+    assert got["taught_lengths"] == {}  # no first-turn writing rows in this data
+    assert got["answers_on_hidden_readings"] == {"first_turns": 0, "by_family": {}, "total": 0}
     assert fp.response_lines(taught[0]) == ["A:", "- a", "- b", "- c", "Yours."]
     assert fp.response_lines(taught[3]) == []
 
