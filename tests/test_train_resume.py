@@ -207,6 +207,7 @@ def test_resumed_run_ends_with_the_uninterrupted_weights(killed):
     # the checkpoints were removed once the folder was saved
     for run in (whole.path, resumed.path):
         assert not list(Path(run).glob("checkpoint-*"))
+        assert not list(Path(run).glob(".removed-*"))
         assert not (Path(run) / "gtalign_sim_resume.json").exists()
 
 
@@ -291,3 +292,22 @@ def test_in_passes_shuffles_each_pass_from_the_seed():
         assert sorted(xs[5 * k : 5 * k + 5]) == [0, 1, 2, 3, 4]
     assert xs[5:10] == [int(i) for i in np.random.default_rng([7, 1]).permutation(5)]
     assert in_passes(ds, 3, seed=7)["x"] == xs and in_passes(ds, 3, seed=8)["x"] != xs
+
+
+def test_the_saved_folder_keeps_no_checkpoint_whole_or_half(tmp_path):
+    """Checkpoints are renamed before they are deleted (a kill mid-removal leaves no
+    half checkpoint that a rerun would take as one), and such leftovers go next time."""
+    require("transformers", "pip install -e '.[llm]'")
+    from types import SimpleNamespace
+
+    from gtalign_sim.backends.models import resolve_model
+    from gtalign_sim.train.llm.common import load_model, save_folder
+
+    model, tok = load_model(resolve_model("tiny"))
+    (tmp_path / ".removed-checkpoint-2" / "optimizer").mkdir(parents=True)
+    (tmp_path / "checkpoint-4" / "gtalign_sim_clock.json").parent.mkdir()
+    (tmp_path / "checkpoint-4" / "gtalign_sim_clock.json").write_text("{}")
+    trainer = SimpleNamespace(model=model, state=SimpleNamespace(log_history=[]))
+    result = save_folder(trainer, tok, SFTRunConfig(output_dir=tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir() if "checkpoint" in p.name) == []
+    assert (result.path / "model.safetensors").is_file()

@@ -350,8 +350,12 @@ def save_folder(
     log = list(trainer.state.log_history)
     record = {"config": cfg, "log_history": log, "train_seconds": train_seconds}
     write_folder(trainer.model, tokenizer, out, record)
-    for checkpoint in out.glob("checkpoint-*"):
-        shutil.rmtree(checkpoint)
+    for left in out.glob(".removed-checkpoint-*"):  # an earlier removal cut short
+        shutil.rmtree(left)
+    for checkpoint in out.glob("checkpoint-*"):  # renamed first: never half a checkpoint
+        gone = checkpoint.with_name(f".removed-{checkpoint.name}")
+        checkpoint.rename(gone)
+        shutil.rmtree(gone)
     (out / _RESUME_FILE).unlink(missing_ok=True)
     name = Path(resumed_from).name if resumed_from else None
     return TrainResult(
