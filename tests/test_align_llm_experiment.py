@@ -265,6 +265,30 @@ def test_the_reply_caps_are_checked_against_the_taught_replies(run):
         check(longest, longest - 1)
 
 
+def test_until_stops_after_a_stage_and_the_next_run_goes_on(tmp_path):
+    """align.until=sft: data and SFT, nothing after; the same command without it reuses
+    them and finishes (one job per stage, or evaluation in a fresh process)."""
+    require("trl", "pip install -e '.[train]'")
+    out = tmp_path / "run"
+    first = al.run(_cfg(out, "align.until=sft"))
+    assert first == {
+        "experiment": "align_llm",
+        "stopped_after": "sft",
+        "stages": {"data": "trained", "sft": "trained"},
+    }
+    assert [s for s in al.STAGES if (out / s / "stage.json").is_file()] == ["data", "sft"]
+    assert not (out / "eval").exists() and not (out / "metrics.json").exists()
+    again = al.run(_cfg(out))
+    assert {k: r["this_run"] for k, r in again["stages"].items()} == {
+        "data": "reused",
+        "sft": "reused",
+        "grpo": "trained",
+        "eval_base": "played",
+        "eval_sft": "played",
+        "eval_grpo": "played",
+    }
+
+
 def test_a_changed_stage_config_is_refused_before_any_work(run):
     out, _ = run
     before = _stamps(out)
@@ -277,6 +301,7 @@ def test_a_changed_stage_config_is_refused_before_any_work(run):
     ("override", "match"),
     [
         ("align.eval.fallback=guess", "align.eval.fallback"),
+        ("align.until=eval", "align.until 'eval' unknown; allowed: null"),
         ("align.eval.episodes=1", "align.eval.episodes"),
         ("align.eval.backend.name=template", "align.eval.backend.name"),
         ("align.grpo.reward=nash", "align.grpo: reward"),

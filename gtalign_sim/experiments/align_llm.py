@@ -45,7 +45,7 @@ from .align_llm_eval import (
     eval_config,
     evaluate,
 )
-from .align_llm_options import Options, check_compatible, data_seed, options
+from .align_llm_options import STAGES, Options, check_compatible, data_seed, options
 from .settings import Settings, container, validate, with_output_dir
 
 __all__ = [
@@ -64,8 +64,6 @@ __all__ = [
 
 RUN_DATA = "eval"
 """What ``gtalign-sim report`` looks for in a run directory."""
-STAGES: tuple[str, ...] = ("data", "sft", "grpo")
-"""The training stages, in order (folders of the run directory)."""
 
 
 # ------------------------------------------------------------------------------ stages
@@ -171,6 +169,8 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
             check_reply_caps(o, _examples(out))
         if _finished(out, stage, digests[stage]):
             done[stage] = "reused"
+            if stage == o.until:
+                break
             continue
         t0 = time.perf_counter()
         if s.print_table:
@@ -204,6 +204,8 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
         done[stage] = "trained"
         if s.print_table:
             print(f"align_llm: {stage} done ({time.perf_counter() - t0:.1f}s)", flush=True)
+        if stage == o.until:
+            break
     return done
 
 
@@ -236,6 +238,12 @@ def run(cfg: Any) -> dict[str, Any]:
     if not (out / "config.yaml").is_file():
         write_config(out, cfg)
     stages = _train(s, o, digests)
+    if o.until is not None:  # the next run (without align.until) goes on from here
+        print(
+            f"align_llm: stopped after {o.until} (align.until); rerun without it to continue",
+            flush=True,
+        )
+        return {"experiment": "align_llm", "stopped_after": o.until, "stages": stages}
     stages |= {f"eval_{m}": v for m, v in evaluate(subs, s.print_table).items()}
     return _report(s, cfg, o, digests, stages)
 

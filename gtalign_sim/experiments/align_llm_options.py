@@ -11,8 +11,10 @@ from typing import Any
 
 from .settings import Settings, container, validate
 
-__all__ = ["Options", "check_compatible", "data_seed", "options"]
+__all__ = ["STAGES", "Options", "check_compatible", "data_seed", "options"]
 
+STAGES: tuple[str, ...] = ("data", "sft", "grpo")
+"""The training stages, in order (folders of the run directory)."""
 _DATA_STREAM = 11  # SeedSequence([seed, 11]): the synthesis seed, apart from the episodes
 _MANAGED = ("model", "output_dir", "seed", "device")
 _DATA_KEYS = {"episodes": "n_episodes", "planner": "planner", "n_candidates": "n_candidates"}
@@ -39,6 +41,7 @@ class Options:
     sft: Any
     grpo: Any
     eval: dict[str, Any]
+    until: str | None = None
 
 
 def data_seed(seed: int) -> int:
@@ -139,6 +142,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
             f"align must be a mapping (a profile: align=cpu or align=gpu), got {align!r}"
         )
     allowed = ["profile", "model", "device", "instructions", "data", "sft", "grpo", "eval"]
+    allowed.append("until")
     bad = sorted(set(align) - set(allowed))
     if bad:
         raise ValueError(f"align: unknown keys {bad}; allowed: {allowed}")
@@ -147,6 +151,12 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         raise ValueError(f"align.model must be a folder, a hub id, tiny or smollm2; got {model!r}")
     if device not in DEVICES:
         raise ValueError(f"align.device {device!r} unknown; allowed: {list(DEVICES)}")
+    until = align.get("until")
+    if until is not None and until not in STAGES:
+        raise ValueError(
+            f"align.until {until!r} unknown; allowed: null (every stage and the evaluation) "
+            f"or one of {list(STAGES)}"
+        )
     instructions = align.get("instructions", "full")
     if instructions not in INSTRUCTION_STYLES:
         raise ValueError(
@@ -186,6 +196,7 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         sft=sft,
         grpo=grpo,
         eval=_eval_options(_node(align, "eval")),
+        until=until,
     )
 
 
