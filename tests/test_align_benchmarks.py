@@ -1,5 +1,6 @@
-"""The format probe (``benchmarks/format_stop_probe.py``): the evaluation's prompt rebuilt
-from a run directory, and next-token probabilities read at the right positions."""
+"""The align benchmarks: ``benchmarks/format_stop_probe.py`` (the evaluation's prompt
+rebuilt from a run directory, next-token probabilities read at the right positions, the
+training data's figures) and ``benchmarks/sft_step_time.py`` (full vs LoRA on a run's data)."""
 
 from __future__ import annotations
 
@@ -170,3 +171,24 @@ def test_hidden_readings_count_answers_to_vague_questions_of_ambiguous_tasks(tmp
         "by_family": {"math": 2, "writing": 1},
         "total": 3,
     }
+
+
+def test_the_sft_step_time_benchmark_runs_on_a_run_directory(tmp_path):
+    """``benchmarks/sft_step_time.py`` on a tiny run's data: both kinds train, a ratio."""
+    require("trl", "pip install -e '.[train]'")
+    require("peft", "pip install -e '.[train]'")
+    from gtalign_sim.train.llm.data import SynthesisConfig, synthesize
+
+    rows = synthesize(SynthesisConfig(n_episodes=2, n_candidates=1, seed=0))
+    (tmp_path / "data").mkdir()
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    (tmp_path / "data" / "examples.jsonl").write_text(text)
+    sft = "  sft: {batch_size: 1, max_length: 1200, learning_rate: 1.0e-3}\n"
+    (tmp_path / "config.yaml").write_text(f"seed: 0\nalign:\n  model: tiny\n{sft}")
+    script = _PATH.parent / "sft_step_time.py"
+    cmd = [sys.executable, str(script), str(tmp_path), "--steps", "1", "--lora-r", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert [x.split(":")[0] for x in lines if x.startswith(("full:", "lora:"))] == ["full", "lora"]
+    assert lines[-1].startswith("lora (r=2) / full: ")
