@@ -2,6 +2,7 @@
 
     python benchmarks/format_stop_probe.py RUN_DIR --task writing-0087 [--model sft]
         [--samples 4] [--temperature 0.7] [--seed 0] [--max-tokens N]
+    python benchmarks/format_stop_probe.py RUN_DIR --list [--model sft]  # what to probe
     python benchmarks/format_stop_probe.py RUN_DIR --data-only   # the data stage suffices
 
 Takes an ``experiment=align_llm`` run directory, rebuilds the evaluation's first-turn
@@ -50,6 +51,28 @@ def first_question(run: Path, model: str, task: str) -> str:
             if turn.get("role") == "user":
                 return str(turn["text"])
     raise SystemExit(f"--task {task!r}: no episode of it in {path}")
+
+
+def unparsed_turns(run: Path, model: str) -> list[dict[str, Any]]:
+    """The model's evaluation turns whose reply did not parse (not ``decided_by`` the
+    model): task, episode, plan, turn and the parse error, in file order."""
+    out = []
+    path = run / "eval" / model / "episodes.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        for turn, d in enumerate(rec.get("decisions") or []):
+            est = d.get("estimates") or {}
+            if est.get("decided_by") != "model":
+                out.append(
+                    {
+                        "task": rec.get("task_id"),
+                        "episode": rec.get("episode"),
+                        "pricing": rec.get("pricing"),
+                        "turn": turn,
+                        "error": str(est.get("parse_error", ""))[:200],
+                    }
+                )
+    return out
 
 
 def closes(token: str) -> bool:
@@ -177,6 +200,7 @@ def main() -> None:
     p.add_argument(
         "--data-only", action="store_true", help="only the training data's lists (no model)"
     )
+    p.add_argument("--list", action="store_true", help="only the model's unparsed turns")
     p.add_argument("--model", default="sft", choices=("base", "sft", "grpo"))
     p.add_argument("--samples", type=int, default=4)
     p.add_argument("--temperature", type=float, default=0.7)
@@ -201,8 +225,11 @@ def main() -> None:
         data["answers_on_hidden_readings"] = hidden_readings(args.run)
         print(json.dumps(data, indent=2))
         return
+    if args.list:
+        print(json.dumps(unparsed_turns(args.run, args.model), indent=2))
+        return
     if not args.task:
-        p.error("--task is required (or --data-only)")
+        p.error("--task is required (or --data-only, or --list: the tasks to probe)")
     if args.max_tokens is None:
         args.max_tokens = int(cfg.align.eval.max_tokens)
     question = first_question(args.run, args.model, args.task)

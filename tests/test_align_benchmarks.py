@@ -82,6 +82,7 @@ def test_the_probe_reads_the_evaluations_prompt_and_reports(tmp_path, tiny):
     examples = [{"completion": [{"role": "assistant", "content": c}]} for c in taught]
     (run / "data" / "examples.jsonl").write_text("".join(json.dumps(e) + "\n" for e in examples))
     assert fp.first_question(run, "base", "writing-0087") == "Review it."
+    assert fp.unparsed_turns(run, "base") == []  # these records hold no decisions
     with pytest.raises(SystemExit, match="no episode of it"):
         fp.first_question(run, "base", "writing-0001")
     out = tmp_path / "probe.json"
@@ -192,3 +193,30 @@ def test_the_sft_step_time_benchmark_runs_on_a_run_directory(tmp_path):
     lines = proc.stdout.splitlines()
     assert [x.split(":")[0] for x in lines if x.startswith(("full:", "lora:"))] == ["full", "lora"]
     assert lines[-1].startswith("lora (r=2) / full: ")
+
+
+def test_unparsed_turns_are_listed_with_their_errors(tmp_path):
+    (tmp_path / "eval" / "sft").mkdir(parents=True)
+    model = {"estimates": {"decided_by": "model"}}
+    cut = {"estimates": {"decided_by": "fallback", "parse_error": "protocol: no </response>"}}
+    recs = [
+        {"task_id": "math-0001", "episode": 0, "pricing": "subscription", "decisions": [model]},
+        {
+            "task_id": "writing-0087",
+            "episode": 3,
+            "pricing": "per_token_api",
+            "decisions": [cut, model],
+        },
+    ]
+    (tmp_path / "eval" / "sft" / "episodes.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in recs)
+    )
+    assert fp.unparsed_turns(tmp_path, "sft") == [
+        {
+            "task": "writing-0087",
+            "episode": 3,
+            "pricing": "per_token_api",
+            "turn": 0,
+            "error": "protocol: no </response>",
+        }
+    ]
