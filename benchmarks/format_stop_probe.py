@@ -100,18 +100,20 @@ def line_end_probabilities(backend: Any, messages: list[dict], reply: str) -> li
     ids = torch.tensor([p_ids + r_ids], device=backend.device)
     with torch.no_grad():
         probs = torch.softmax(model(ids).logits[0].float(), dim=-1).cpu()
+    n = min(len(vocab), probs.shape[-1])  # tokenizer and output layer may differ in size
+    closing, bullet = closing[:n], bullet[:n]
     start = reply.find("<response>")
     out = []
     for k in range(len(r_ids)):  # the distribution of token k + 1 given tokens ≤ k
         end = offsets[k][1]
         if start < 0 or end <= start or not reply[:end].endswith("\n"):
             continue
-        row = probs[len(p_ids) + k, : len(vocab)]
+        row = probs[len(p_ids) + k, :n]
         out.append(
             {
                 "char": end,
-                "p_close": float(row[closing[: len(row)]].sum()),
-                "p_bullet": float(row[bullet[: len(row)]].sum()),
+                "p_close": float(row[closing].sum()),
+                "p_bullet": float(row[bullet].sum()),
             }
         )
     return out

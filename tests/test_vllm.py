@@ -80,9 +80,9 @@ def test_vllm_loads_a_folder_written_as_training_writes_it(smollm2_path, tmp_pat
     chat = [{"role": "user", "content": QUESTIONS[0]}, {"role": "assistant", "content": "Paris"}]
     ids = tok.apply_chat_template(chat, return_tensors="pt", return_dict=True)["input_ids"]
     before = model.lm_head.weight.detach().clone()
-    torch.optim.SGD(model.parameters(), lr=1e-4).zero_grad()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-4)
     model(input_ids=ids, labels=ids).loss.backward()
-    torch.optim.SGD(model.parameters(), lr=1e-4).step()
+    opt.step()
     assert not torch.equal(before, model.lm_head.weight)  # a trained folder, not the base
     folder = write_folder(model, tok, tmp_path / "sft", {"config": {}, "log_history": []})
     assert (folder / TRAIN_RECORD).is_file()

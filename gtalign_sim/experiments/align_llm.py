@@ -164,13 +164,14 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
     from .rundir import write_text_atomic
 
     out, done = Path(s.output_dir), {}
-    for stage in STAGES:
-        if stage == "sft":  # the data is there: its replies must fit GRPO's and eval's caps
-            check_reply_caps(o, _examples(out))
+    stages = STAGES[: STAGES.index(o.until) + 1] if o.until else STAGES
+    examples: list[dict[str, Any]] | None = None
+    for stage in stages:
+        if stage != "data" and examples is None:  # read once the data stage is done
+            examples = _examples(out)
+            check_reply_caps(o, examples)  # its replies must fit GRPO's and eval's caps
         if _finished(out, stage, digests[stage]):
             done[stage] = "reused"
-            if stage == o.until:
-                break
             continue
         t0 = time.perf_counter()
         if s.print_table:
@@ -184,9 +185,9 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
                 out, stage, digests[stage], o.synthesis, t0, examples=len(rows), episodes=episodes
             )
         elif stage == "sft":
-            result = train_sft(o.sft, to_dataset(_examples(out)))
+            result = train_sft(o.sft, to_dataset(examples))
         else:
-            result = _train_grpo(o, to_dataset(_examples(out)))
+            result = _train_grpo(o, to_dataset(examples))
         if stage != "data":
             config = o.sft if stage == "sft" else o.grpo
             losses = [h for h in result.log_history if "loss" in h or "reward" in h]
@@ -204,8 +205,6 @@ def _train(s: Settings, o: Options, digests: Mapping[str, str]) -> dict[str, str
         done[stage] = "trained"
         if s.print_table:
             print(f"align_llm: {stage} done ({time.perf_counter() - t0:.1f}s)", flush=True)
-        if stage == o.until:
-            break
     return done
 
 

@@ -141,8 +141,10 @@ def options(cfg: Any, s: Settings | None = None) -> Options:
         raise ValueError(
             f"align must be a mapping (a profile: align=cpu or align=gpu), got {align!r}"
         )
-    allowed = ["profile", "model", "device", "instructions", "data", "sft", "grpo", "eval"]
-    allowed.append("until")
+    allowed = [
+        *("profile", "model", "device", "instructions"),
+        *("data", "sft", "grpo", "eval", "until"),
+    ]
     bad = sorted(set(align) - set(allowed))
     if bad:
         raise ValueError(f"align: unknown keys {bad}; allowed: {allowed}")

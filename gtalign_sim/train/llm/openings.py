@@ -43,7 +43,8 @@ def openings(
 ) -> list[dict[str, Any]]:
     """One row per episode seed (derived from ``seed``): ``prompt`` (the LLM assistant's
     chat at turn 0), ``seed``, ``task_id``, ``family``, ``question_type``, ``pricing``.
-    A seed whose opening equals an earlier seed's is dropped (see the module docstring)."""
+    A seed whose opening equals an earlier seed's is dropped (:mod:`.multiturn`: a
+    prompt must map back to one seed)."""
     check_int("n_episodes", n_episodes)
     check_int("seed", seed, low=0)
     game = ClarificationGameEnv(**check_env(env or {}))
